@@ -1,0 +1,1 @@
+//! A local Sigstore stack for tests.
