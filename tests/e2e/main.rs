@@ -1,6 +1,8 @@
 //! End-to-end tests: the `bitvault` binary and each `action.yml`, run the
-//! way the runner runs them, against real git (and, for later actions, a
-//! real registry).
+//! way the runner runs them, against real git and a real registry.
 
+mod actions_yml;
+mod build_matrix;
 mod composite;
 mod setup_script;
+mod support;

@@ -20,7 +20,10 @@ pub struct Action {
 /// Every action, in the order of the supply chain. Adding an action means
 /// adding its crate and one line here.
 pub fn actions() -> Vec<Action> {
-    vec![]
+    vec![Action {
+        spec: &bitvault_build_matrix::SPEC,
+        run: bitvault_build_matrix::run,
+    }]
 }
 
 /// The action named `name`.

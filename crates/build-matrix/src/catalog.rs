@@ -13,7 +13,7 @@
 //!     dockerfile: services/bitvaultd/Dockerfile
 //!     target: runtime                         # optional build stage
 //!     platforms: [linux/amd64, linux/arm64]   # optional: default every platform above
-//!     paths: ["services/bitvaultd/**", "go.mod", "go.sum"]
+//!     paths: ["services/bitvaultd/**", "go.{mod,sum}", "!**/*.md"]   # in order; `!` removes
 //!     filters: [backend]                      # optional: path-filter filter names that affect it
 //!     build-args: { GO_VERSION: "1.23" }      # optional
 //!     licenses: Apache-2.0                    # optional

@@ -15,6 +15,7 @@ pub mod plan;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
+use bitvault_path_filter::glob::Glob;
 use bitvault_runner::{ActionSpec, InputSpec, OutputSpec, Step, command};
 
 pub static SPEC: ActionSpec = ActionSpec {
@@ -137,8 +138,30 @@ fn run_plan(step: &mut Step) -> Result<()> {
         changes: &changes,
         changed_files: &files,
     };
+    // Each pattern is compiled once (path-filter's picomatch-compatible
+    // globs). Patterns apply in order, as in .gitignore and GitHub's
+    // `on.paths`: a later `!pattern` removes what earlier ones matched.
+    let cache: std::cell::RefCell<std::collections::HashMap<String, Glob>> = Default::default();
     let selected = plan::select(&catalog, &selection, &|patterns, file| {
-        bitvault_path_filter::glob::any_match(patterns, file)
+        let mut cache = cache.borrow_mut();
+        let mut matched = false;
+        for p in patterns {
+            if !cache.contains_key(p) {
+                let g = Glob::new(p)
+                    .map_err(|e| anyhow::anyhow!("image catalog path pattern `{p}`: {e}"))?;
+                cache.insert(p.clone(), g);
+            }
+            let g = &cache[p];
+            if g.is_negated() {
+                // A negated glob "matches" the paths its inner pattern does not.
+                if !g.is_match(file) {
+                    matched = false;
+                }
+            } else if g.is_match(file) {
+                matched = true;
+            }
+        }
+        Ok(matched)
     })?;
     let ctx = git_context(step)?;
     let plan = plan::plan(&catalog, &selected, &ctx)?;

@@ -5,7 +5,6 @@
 //! deterministically (manifests sorted by platform), so the same digests
 //! always give the same index digest, and a second run writes nothing.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};

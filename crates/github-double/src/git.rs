@@ -435,8 +435,7 @@ pub fn parse_iso8601(s: &str) -> Option<(i64, String)> {
         "" | "Z" => "+0000".to_string(),
         z if z.len() == 6 => {
             let sign = if z.starts_with('-') { -1 } else { 1 };
-            let off = n(20 + (s.len() - 25)..22 + (s.len() - 25))? * 3600
-                + z[4..6].parse::<i64>().ok()? * 60;
+            let off = z[1..3].parse::<i64>().ok()? * 3600 + z[4..6].parse::<i64>().ok()? * 60;
             t -= sign * off;
             format!("{}{}{}", &z[0..1], &z[1..3], &z[4..6])
         }

@@ -225,6 +225,12 @@ pub fn plan_rollback(
             Some((Digest::parse(&value).ok()?, v.commit.as_str()))
         })
         .collect();
+    if let Some(to) = to
+        && now.as_deref() == Some(to.as_str())
+    {
+        // Already there: nothing to look up or change.
+        return plan(Operation::Rollback, layout, env, current, to, None);
+    }
     let pick = match to {
         Some(to) => found.iter().position(|(d, _)| d == to).ok_or_else(|| {
             let mut known: Vec<&str> = Vec::new();

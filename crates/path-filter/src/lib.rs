@@ -1,1 +1,3 @@
 //! The path-filter action.
+
+pub mod glob;

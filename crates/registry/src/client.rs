@@ -159,13 +159,12 @@ impl Client {
         if head.status == StatusCode::NOT_FOUND {
             return Err(Error::NotFound(reference.to_string()));
         }
-        if head.status.is_success() {
-            if let Some(d) = head
-                .header("docker-content-digest")
-                .and_then(|d| Digest::parse(d).ok())
-            {
-                return Ok(d);
-            }
+        let header_digest = head
+            .header("docker-content-digest")
+            .filter(|_| head.status.is_success())
+            .and_then(|d| Digest::parse(d).ok());
+        if let Some(d) = header_digest {
+            return Ok(d);
         }
         // No usable digest header (or HEAD unsupported): hash what GET returns.
         let get = ep
@@ -407,8 +406,8 @@ impl Client {
         if resp.status != StatusCode::CREATED && !resp.status.is_success() {
             return Err(resp.error());
         }
-        if let Some(d) = resp.header("docker-content-digest") {
-            if d != digest.as_str() {
+        match resp.header("docker-content-digest") {
+            Some(d) if d != digest.as_str() => {
                 return Err(Error::Invalid {
                     what: format!("{repo}:{reference}"),
                     message: format!(
@@ -416,6 +415,7 @@ impl Client {
                     ),
                 });
             }
+            _ => {}
         }
         Ok(PushedManifest {
             subject_indexed: resp.header("oci-subject").is_some(),

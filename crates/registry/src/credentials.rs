@@ -234,39 +234,49 @@ fn lookup_in_config(
     path: &Path,
     key: &str,
 ) -> Result<Credentials, CredentialError> {
-    let helper_entry = config
+    // A credHelpers entry decides for its registry; credsStore for all others.
+    let helper = match config
         .cred_helpers
         .iter()
-        .find(|(k, _)| hostname_key(k) == key);
-    if let Some((_, helper)) = helper_entry {
-        if let Some(credential) = run_helper(helper, key)? {
-            return Ok(Credentials {
-                credential,
-                source: CredentialSource::CredHelper {
-                    helper: helper.clone(),
-                },
-            });
-        }
-    } else if let Some(helper) = config.creds_store.as_deref().filter(|h| !h.is_empty()) {
-        if let Some(credential) = run_helper(helper, key)? {
-            return Ok(Credentials {
-                credential,
-                source: CredentialSource::CredsStore {
-                    helper: helper.to_owned(),
-                },
-            });
-        }
+        .find(|(k, _)| hostname_key(k) == key)
+    {
+        Some((_, helper)) => Some((
+            helper.as_str(),
+            CredentialSource::CredHelper {
+                helper: helper.clone(),
+            },
+        )),
+        None => config
+            .creds_store
+            .as_deref()
+            .filter(|h| !h.is_empty())
+            .map(|h| {
+                (
+                    h,
+                    CredentialSource::CredsStore {
+                        helper: h.to_owned(),
+                    },
+                )
+            }),
+    };
+    let from_helper = match helper {
+        Some((helper, source)) => run_helper(helper, key)?.map(|c| (c, source)),
+        None => None,
+    };
+    if let Some((credential, source)) = from_helper {
+        return Ok(Credentials { credential, source });
     }
-    let entry = config.auths.iter().find(|(k, _)| hostname_key(k) == key);
-    if let Some((_, entry)) = entry {
-        if let Some(credential) = entry.credential(path)? {
-            return Ok(Credentials {
-                credential,
-                source: CredentialSource::DockerConfigAuths {
-                    path: path.to_owned(),
-                },
-            });
-        }
+    let from_auths = match config.auths.iter().find(|(k, _)| hostname_key(k) == key) {
+        Some((_, entry)) => entry.credential(path)?,
+        None => None,
+    };
+    if let Some(credential) = from_auths {
+        return Ok(Credentials {
+            credential,
+            source: CredentialSource::DockerConfigAuths {
+                path: path.to_owned(),
+            },
+        });
     }
     Ok(Credentials::anonymous())
 }

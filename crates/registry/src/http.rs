@@ -149,7 +149,7 @@ impl Response {
 pub(crate) struct Endpoint {
     /// The registry as written in references, for messages.
     pub registry: String,
-    /// host[:port] serving the API.
+    /// `host[:port]` serving the API.
     pub endpoint: String,
     pub scheme: Scheme,
     http: reqwest::Client,
@@ -207,10 +207,9 @@ impl Endpoint {
     async fn authz(&self, repo: &str, op: RegistryOperation, fresh: bool) -> Result<Authz> {
         let key = (repo.to_owned(), op == RegistryOperation::Push);
         let mut cache = self.authz.lock().await;
-        if !fresh {
-            if let Some(a) = cache.get(&key) {
-                return Ok(a.clone());
-            }
+        match cache.get(&key) {
+            Some(a) if !fresh => return Ok(a.clone()),
+            _ => {}
         }
         let auth = match &self.credentials.credential {
             Credential::Anonymous => RegistryAuth::Anonymous,

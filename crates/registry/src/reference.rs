@@ -75,7 +75,7 @@ impl Repository {
         &self.registry
     }
 
-    /// The host[:port] that serves the registry API (`registry-1.docker.io` for Docker Hub).
+    /// The `host[:port]` that serves the registry API (`registry-1.docker.io` for Docker Hub).
     pub fn endpoint(&self) -> &str {
         if self.registry == DOCKER_HUB {
             DOCKER_HUB_ENDPOINT
@@ -155,7 +155,7 @@ impl Reference {
         self.repo.registry()
     }
 
-    /// The host[:port] that serves the registry API.
+    /// The `host[:port]` that serves the registry API.
     pub fn endpoint(&self) -> &str {
         self.repo.endpoint()
     }
@@ -210,11 +210,21 @@ mod tests {
 
     const D: &str = "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
 
+    /// input, registry, endpoint, repository, tag, digest
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+
     /// Cases from distribution's reference/normalize_test.go, plus our no-implicit-tag rule.
     #[test]
     fn normalises_like_docker() {
         let d = || Some(D);
-        let cases: &[(&str, &str, &str, &str, Option<&str>, Option<&str>)] = &[
+        let cases: &[Case] = &[
             // input, registry, endpoint, repository, tag, digest
             (
                 "busybox",

@@ -124,6 +124,15 @@ fn unsupported(scheme: SigningScheme) -> Error {
 }
 
 impl CryptoProvider for RustCryptoProvider {
+    // Keyless signing needs ephemeral keys too (`sigstore_crypto::KeyPair`
+    // is only made through the provider); they live with the signing code.
+    fn generate_key_pair(
+        &self,
+        algorithm: sigstore_crypto::KeyAlgorithm,
+    ) -> Result<Box<dyn sigstore_crypto::SigningKeyPair>> {
+        crate::sign::key::generate(algorithm)
+    }
+
     fn hash(&self, algorithm: HashAlgorithm) -> Result<Box<dyn HashContext>> {
         use sha2::Digest;
         Ok(Box::new(match algorithm {

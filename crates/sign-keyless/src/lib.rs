@@ -24,4 +24,5 @@
 //! ```
 
 mod crypto;
+pub mod sign;
 pub mod verify;

@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 use x509_cert::Certificate;
 use x509_cert::der::asn1::{BitString, Ia5String, OctetString, UtcTime, Utf8StringRef};
 use x509_cert::der::oid::ObjectIdentifier;
-use x509_cert::der::{Encode, oid::db::rfc5280, oid::db::rfc5912};
+use x509_cert::der::{Encode, oid::db::rfc5280};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
@@ -362,6 +362,3 @@ pub fn cert_pem(der: &[u8]) -> String {
     pem.push_str("-----END CERTIFICATE-----\n");
     pem
 }
-
-#[allow(unused_imports)]
-use rfc5912 as _;

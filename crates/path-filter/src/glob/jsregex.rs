@@ -43,11 +43,16 @@ pub(crate) fn translate(src: &str, drop_lookarounds: bool) -> Result<Translated,
         named,
         drop: drop_lookarounds,
         fancy: false,
+        unsupported: None,
     };
     let mut out = String::new();
     t.disjunction(&mut out)?;
     if t.pos < t.s.len() {
         return Err(JsError::Syntax("unmatched ')'".into()));
+    }
+    // A SyntaxError anywhere wins over what we do not support.
+    if let Some(what) = t.unsupported {
+        return Err(JsError::Unsupported(what));
     }
     Ok(Translated {
         rust: out,
@@ -104,6 +109,7 @@ struct Translator {
     named: bool,
     drop: bool,
     fancy: bool,
+    unsupported: Option<String>,
 }
 
 impl Translator {
@@ -289,6 +295,8 @@ impl Translator {
         }
         self.pos += 1;
         let (text, quantifiable) = match kind {
+            // fancy-regex refuses a repeated empty group; it matches empty.
+            Kind::Plain if inner.is_empty() => (String::new(), true),
             Kind::Plain => (format!("(?:{inner})"), true),
             Kind::Ahead(pos) => {
                 if self.drop {
@@ -406,7 +414,9 @@ impl Translator {
                 let n: String = self.s[start..self.pos].iter().collect();
                 let n: usize = n.parse().unwrap_or(usize::MAX);
                 if c != '0' && n <= self.groups {
-                    return Err(JsError::Unsupported(format!("backreference \\{n}")));
+                    self.unsupported.get_or_insert(format!("backreference \\{n}"));
+                    out.push_str(NEVER);
+                    return Ok(());
                 }
                 self.pos = start;
                 if c == '8' || c == '9' {
@@ -435,7 +445,9 @@ impl Translator {
                 }
             }
             'k' if self.named => {
-                return Err(JsError::Unsupported("named backreference \\k".into()));
+                self.pos += 1;
+                self.unsupported.get_or_insert("named backreference \\k".into());
+                out.push_str(NEVER);
             }
             _ => {
                 self.pos += 1;

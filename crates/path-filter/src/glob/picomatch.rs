@@ -75,6 +75,9 @@ pub(crate) struct Compiled {
     pub output: String,
     /// A leading `!` (odd count): the glob matches what the body does not.
     pub negated: bool,
+    /// The body may hold [`Marker`] placeholders (not the case on the
+    /// simple fast path, where a NUL in the glob stays a NUL).
+    pub markers: bool,
 }
 
 /// Why picomatch refuses a glob outright (it throws).
@@ -98,6 +101,7 @@ pub(crate) fn compile(glob: &str) -> Result<Compiled, Refusal> {
             return Ok(Compiled {
                 output,
                 negated: false,
+                markers: true,
             });
         }
     }
@@ -105,6 +109,7 @@ pub(crate) fn compile(glob: &str) -> Result<Compiled, Refusal> {
     Ok(Compiled {
         output: state.output,
         negated: state.negated,
+        markers: state.markers,
     })
 }
 
@@ -250,6 +255,7 @@ struct Extglob {
 struct State {
     output: String,
     negated: bool,
+    markers: bool,
 }
 
 struct Parser {
@@ -562,6 +568,7 @@ impl Parser {
             return State {
                 output: simple_fast_path(&input),
                 negated: false,
+                markers: false,
             };
         }
         self.run_slow()
@@ -1040,6 +1047,13 @@ impl Parser {
             self.push(tok);
         }
 
+        if self.brackets > 0 || self.parens > 0 || self.braces > 0 {
+            // `escapeLast` looks for the last `(` in picomatch's text, so
+            // the guards must be spelled out in full first.
+            for m in Marker::ALL {
+                self.output = self.output.replace(m.placeholder(), m.expansion());
+            }
+        }
         while self.brackets > 0 {
             self.output = escape_last(&self.output, '[', None);
             self.decrement("brackets");
@@ -1069,6 +1083,7 @@ impl Parser {
         State {
             output: self.output,
             negated: self.negated,
+            markers: !self.nested,
         }
     }
 }

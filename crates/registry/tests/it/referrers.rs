@@ -236,10 +236,9 @@ async fn registries_with_the_referrers_api_need_no_tag_index() {
         let path = req.path.as_str();
         match req.method.as_str() {
             "GET" if path == "/v2/" => Reply::ok(Vec::new(), &[]),
-            "GET" if path == subject_path => Reply::ok(
-                SUBJECT.to_vec(),
-                &[("Content-Type", OCI_IMAGE_MEDIA_TYPE)],
-            ),
+            "GET" if path == subject_path => {
+                Reply::ok(SUBJECT.to_vec(), &[("Content-Type", OCI_IMAGE_MEDIA_TYPE)])
+            }
             "HEAD" if path.starts_with("/v2/api/app/blobs/") => Reply::ok(Vec::new(), &[]),
             "PUT" if path.starts_with("/v2/api/app/manifests/sha256:") => {
                 Reply::status(201, &[("OCI-Subject", header.as_str())])
@@ -259,7 +258,10 @@ async fn registries_with_the_referrers_api_need_no_tag_index() {
         .await
         .unwrap();
     assert_eq!(attached.mechanism, ReferrersMechanism::Api);
-    let found = client.referrers(&repo, &subject_digest, Some(SIG)).await.unwrap();
+    let found = client
+        .referrers(&repo, &subject_digest, Some(SIG))
+        .await
+        .unwrap();
     assert_eq!(found.mechanism, ReferrersMechanism::Api);
     assert_eq!(found.manifests.len(), 1);
     assert_eq!(found.manifests[0].digest, Digest::of(b"a").as_str());
