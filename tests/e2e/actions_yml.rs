@@ -48,7 +48,17 @@ fn build_matrix_action_yml_gives_the_cli_outputs() {
     assert!(outcome.success, "{}", outcome.log);
     let cli = bitvault(
         work.path(),
-        &["build-matrix", "--mode", "merge", "--image", &repo, "--digests", &digests, "--tags", "v2.0.0\nsha-1234567"],
+        &[
+            "build-matrix",
+            "--mode",
+            "merge",
+            "--image",
+            &repo,
+            "--digests",
+            &digests,
+            "--tags",
+            "v2.0.0\nsha-1234567",
+        ],
         &[],
     );
     assert!(cli.success, "{}", cli.stderr);
@@ -65,7 +75,11 @@ fn a_failing_action_fails_the_step_with_an_annotation() {
     let work = tempfile::tempdir().unwrap();
     let outcome = composite::run(Invocation {
         action_dir: root().join("actions/build-matrix"),
-        with: vec![("mode", "merge".into()), ("image", "127.0.0.1:1/x/y".into()), ("digests", "sha256:nothex".into())],
+        with: vec![
+            ("mode", "merge".into()),
+            ("image", "127.0.0.1:1/x/y".into()),
+            ("digests", "sha256:nothex".into()),
+        ],
         env: bin_env(),
         workdir: work.path().to_path_buf(),
         github: github(),
@@ -83,24 +97,50 @@ fn workflows_pass_only_declared_inputs_to_local_actions() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
         let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
-        let Some(jobs) = doc.get("jobs").and_then(|j| j.as_mapping()) else { continue };
+        let Some(jobs) = doc.get("jobs").and_then(|j| j.as_mapping()) else {
+            continue;
+        };
         for (_, job) in jobs {
-            let Some(steps) = job.get("steps").and_then(|s| s.as_sequence()) else { continue };
+            let Some(steps) = job.get("steps").and_then(|s| s.as_sequence()) else {
+                continue;
+            };
             for step in steps {
-                let Some(uses) = step.get("uses").and_then(|u| u.as_str()) else { continue };
-                let Some(local) = uses.strip_prefix("./") else { continue };
+                let Some(uses) = step.get("uses").and_then(|u| u.as_str()) else {
+                    continue;
+                };
+                let Some(local) = uses.strip_prefix("./") else {
+                    continue;
+                };
                 let action: serde_norway::Value = serde_norway::from_str(
                     &std::fs::read_to_string(root().join(local).join("action.yml")).unwrap(),
                 )
                 .unwrap();
-                let declared = action.get("inputs").and_then(|i| i.as_mapping()).cloned().unwrap_or_default();
-                let with = step.get("with").and_then(|w| w.as_mapping()).cloned().unwrap_or_default();
+                let declared = action
+                    .get("inputs")
+                    .and_then(|i| i.as_mapping())
+                    .cloned()
+                    .unwrap_or_default();
+                let with = step
+                    .get("with")
+                    .and_then(|w| w.as_mapping())
+                    .cloned()
+                    .unwrap_or_default();
                 for (k, _) in &with {
-                    assert!(declared.contains_key(k), "{}: `{uses}` has no input {k:?}", path.display());
+                    assert!(
+                        declared.contains_key(k),
+                        "{}: `{uses}` has no input {k:?}",
+                        path.display()
+                    );
                 }
                 for (k, spec) in &declared {
-                    if spec.get("required").and_then(|r| r.as_bool()) == Some(true) && spec.get("default").is_none() {
-                        assert!(with.contains_key(k), "{}: `{uses}` needs input {k:?}", path.display());
+                    if spec.get("required").and_then(|r| r.as_bool()) == Some(true)
+                        && spec.get("default").is_none()
+                    {
+                        assert!(
+                            with.contains_key(k),
+                            "{}: `{uses}` needs input {k:?}",
+                            path.display()
+                        );
                     }
                 }
                 checked += 1;

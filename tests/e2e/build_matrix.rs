@@ -20,7 +20,17 @@ fn merge_makes_one_index_and_is_idempotent() {
     assert_ne!(amd64, arm64);
     let dir = tmp();
     let digests = format!("[\"{amd64}\",\"{arm64}\"]");
-    let args = ["build-matrix", "--mode", "merge", "--image", &repo, "--digests", &digests, "--tags", "v1.2.3"];
+    let args = [
+        "build-matrix",
+        "--mode",
+        "merge",
+        "--image",
+        &repo,
+        "--digests",
+        &digests,
+        "--tags",
+        "v1.2.3",
+    ];
     let first = bitvault(dir.path(), &args, &[]);
     assert!(first.success, "{}", first.stderr);
     let digest = first.out("digest");
@@ -30,25 +40,56 @@ fn merge_makes_one_index_and_is_idempotent() {
     let raw = reg.inspect_raw(&format!("{repo}@{digest}"));
     assert_eq!(sha256_digest(&raw), digest);
     let index: serde_json::Value = serde_json::from_slice(&raw).unwrap();
-    assert_eq!(index["mediaType"], "application/vnd.oci.image.index.v1+json");
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
     let mut platforms: Vec<(String, String)> = index["manifests"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["platform"]["architecture"].as_str().unwrap().to_string(), m["digest"].as_str().unwrap().to_string()))
+        .map(|m| {
+            (
+                m["platform"]["architecture"].as_str().unwrap().to_string(),
+                m["digest"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     platforms.sort();
-    assert_eq!(platforms, vec![("amd64".into(), amd64.clone()), ("arm64".into(), arm64.clone())]);
+    assert_eq!(
+        platforms,
+        vec![
+            ("amd64".into(), amd64.clone()),
+            ("arm64".into(), arm64.clone())
+        ]
+    );
     // The tag points at the index.
-    assert_eq!(sha256_digest(&reg.inspect_raw(&format!("{repo}:v1.2.3"))), digest);
+    assert_eq!(
+        sha256_digest(&reg.inspect_raw(&format!("{repo}:v1.2.3"))),
+        digest
+    );
 
     // Again, with the digests in another order and form: the same index, nothing written.
     let digests2 = format!("{arm64}\n{amd64}\n");
-    let args2 = ["build-matrix", "--mode", "merge", "--image", &repo, "--digests", &digests2, "--tags", "v1.2.3"];
+    let args2 = [
+        "build-matrix",
+        "--mode",
+        "merge",
+        "--image",
+        &repo,
+        "--digests",
+        &digests2,
+        "--tags",
+        "v1.2.3",
+    ];
     let second = bitvault(dir.path(), &args2, &[]);
     assert!(second.success, "{}", second.stderr);
     assert_eq!(second.out("digest"), digest);
-    assert!(second.stderr.contains("nothing written"), "{}", second.stderr);
+    assert!(
+        second.stderr.contains("nothing written"),
+        "{}",
+        second.stderr
+    );
 }
 
 #[test]
@@ -60,21 +101,51 @@ fn merge_refuses_bad_input_with_clear_errors() {
     let amd64_again = make_image(&reg, "demo/other", "b", "amd64");
     let dir = tmp();
     let run = |digests: &str, tags: &str, image: &str| {
-        bitvault(dir.path(), &["build-matrix", "--mode", "merge", "--image", image, "--digests", digests, "--tags", tags], &[])
+        bitvault(
+            dir.path(),
+            &[
+                "build-matrix",
+                "--mode",
+                "merge",
+                "--image",
+                image,
+                "--digests",
+                digests,
+                "--tags",
+                tags,
+            ],
+            &[],
+        )
     };
     let missing = format!("sha256:{}", "1".repeat(64));
     let cases = [
-        (run(&format!("[\"{amd64}\",\"{missing}\"]"), "v1", &repo), "did the build job push by digest"),
+        (
+            run(&format!("[\"{amd64}\",\"{missing}\"]"), "v1", &repo),
+            "did the build job push by digest",
+        ),
         (run(&amd64, "latest", &repo), "refusing the tag `latest`"),
         (run("sha256:abc", "v1", &repo), "digest"),
-        (run(&amd64, "v1", &format!("{repo}:v1")), "without tag or digest"),
-        (run(&amd64_again, "v1", &repo), "did the build job push by digest"),
+        (
+            run(&amd64, "v1", &format!("{repo}:v1")),
+            "without tag or digest",
+        ),
+        (
+            run(&amd64_again, "v1", &repo),
+            "did the build job push by digest",
+        ),
     ];
     for (i, (r, want)) in cases.iter().enumerate() {
         assert!(!r.success, "case {i} should fail");
         assert!(r.stderr.contains("::error::"), "case {i}: {}", r.stderr);
-        assert!(r.stderr.contains(want), "case {i}: want {want:?} in {}", r.stderr);
-        assert!(r.stdout.trim().is_empty(), "case {i}: no outputs on failure");
+        assert!(
+            r.stderr.contains(want),
+            "case {i}: want {want:?} in {}",
+            r.stderr
+        );
+        assert!(
+            r.stdout.trim().is_empty(),
+            "case {i}: no outputs on failure"
+        );
     }
 }
 
@@ -90,9 +161,26 @@ fn merge_refuses_two_digests_of_one_platform() {
         return; // identical builds are one digest; nothing to check
     }
     let dir = tmp();
-    let r = bitvault(dir.path(), &["build-matrix", "--mode", "merge", "--image", &repo, "--digests", &format!("{a}\n{b}")], &[]);
+    let r = bitvault(
+        dir.path(),
+        &[
+            "build-matrix",
+            "--mode",
+            "merge",
+            "--image",
+            &repo,
+            "--digests",
+            &format!("{a}\n{b}"),
+        ],
+        &[],
+    );
     assert!(!r.success);
-    assert!(r.stderr.contains("each digest must be a different platform"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("each digest must be a different platform"),
+        "{}",
+        r.stderr
+    );
 }
 
 const CATALOG: &str = r#"
@@ -155,13 +243,24 @@ fn entries(out: &serde_json::Value) -> Vec<(String, String, String)> {
 #[test]
 fn plan_keeps_only_affected_images_one_entry_per_platform() {
     let out = plan(&["--changes", r#"["bitvault-web"]"#]);
-    assert_eq!(entries(&out), vec![("bitvault-web".into(), "linux/amd64".into(), "ubuntu-24.04".into())]);
+    assert_eq!(
+        entries(&out),
+        vec![(
+            "bitvault-web".into(),
+            "linux/amd64".into(),
+            "ubuntu-24.04".into()
+        )]
+    );
     assert_eq!(out["has-builds"], "true");
 
     let out = plan(&["--changes", r#"["backend"]"#]);
     let e = entries(&out);
     assert_eq!(e.len(), 4, "{e:?}");
-    assert!(e.contains(&("bitvaultd".into(), "linux/arm64".into(), "ubuntu-24.04-arm".into())));
+    assert!(e.contains(&(
+        "bitvaultd".into(),
+        "linux/arm64".into(),
+        "ubuntu-24.04-arm".into()
+    )));
 
     let out = plan(&["--changed-files", "services/bitvaultd/main.go\nREADME.md"]);
     let m: serde_json::Value = serde_json::from_str(out["matrix"].as_str().unwrap()).unwrap();
@@ -175,8 +274,14 @@ fn plan_keeps_only_affected_images_one_entry_per_platform() {
     assert_eq!(m["include"].as_array().unwrap().len(), 2);
 
     let images: serde_json::Value = serde_json::from_str(out["images"].as_str().unwrap()).unwrap();
-    assert_eq!(images[0]["tags"], serde_json::json!(["1.2.3", "1.2", "1", "sha-860c190"]));
-    assert_eq!(images[0]["labels"]["org.opencontainers.image.revision"], "860c1904a1ce19322e91ac35af1ab07466440c37");
+    assert_eq!(
+        images[0]["tags"],
+        serde_json::json!(["1.2.3", "1.2", "1", "sha-860c190"])
+    );
+    assert_eq!(
+        images[0]["labels"]["org.opencontainers.image.revision"],
+        "860c1904a1ce19322e91ac35af1ab07466440c37"
+    );
 
     let out = plan(&["--changed-files", r#"["docs/x.md"]"#]);
     assert_eq!(out["has-builds"], "false");
@@ -191,10 +296,16 @@ fn plan_over_256_entries_names_the_limit() {
     let dir = tmp();
     let mut catalog = String::from("platforms:\n  linux/amd64: a\n  linux/arm64: b\nimages:\n");
     for i in 0..129 {
-        catalog.push_str(&format!("  img{i}:\n    repository: r.io/o/img{i}\n    paths: ['x/**']\n"));
+        catalog.push_str(&format!(
+            "  img{i}:\n    repository: r.io/o/img{i}\n    paths: ['x/**']\n"
+        ));
     }
     std::fs::write(dir.path().join("c.yaml"), catalog).unwrap();
-    let r = bitvault(dir.path(), &["build-matrix", "--catalog", "c.yaml", "--all", "true"], &[]);
+    let r = bitvault(
+        dir.path(),
+        &["build-matrix", "--catalog", "c.yaml", "--all", "true"],
+        &[],
+    );
     assert!(!r.success);
     assert!(r.stderr.contains("limit of 256"), "{}", r.stderr);
 }

@@ -42,7 +42,9 @@ struct Ctx<'a> {
 
 fn lookup(ctx: &Ctx, expr: &str) -> Result<String> {
     let expr = expr.trim();
-    let (head, rest) = expr.split_once('.').ok_or_else(|| anyhow!("unsupported expression `{expr}`"))?;
+    let (head, rest) = expr
+        .split_once('.')
+        .ok_or_else(|| anyhow!("unsupported expression `{expr}`"))?;
     let key = |s: &str| -> String {
         let s = s.trim();
         if let Some(inner) = s.strip_prefix("['").and_then(|s| s.strip_suffix("']")) {
@@ -56,7 +58,9 @@ fn lookup(ctx: &Ctx, expr: &str) -> Result<String> {
         "github" => Ok(ctx.github.get(&key(rest)).cloned().unwrap_or_default()),
         "runner" if rest == "temp" => Ok(ctx.runner_temp.clone()),
         "steps" => {
-            let (id, rest) = rest.split_once('.').ok_or_else(|| anyhow!("bad `{expr}`"))?;
+            let (id, rest) = rest
+                .split_once('.')
+                .ok_or_else(|| anyhow!("bad `{expr}`"))?;
             let name = rest
                 .strip_prefix("outputs.")
                 .ok_or_else(|| anyhow!("unsupported expression `{expr}`"))?;
@@ -77,7 +81,9 @@ fn substitute(ctx: &Ctx, text: &str) -> Result<String> {
     while let Some(start) = rest.find("${{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 3..];
-        let end = after.find("}}").ok_or_else(|| anyhow!("unclosed expression in {text:?}"))?;
+        let end = after
+            .find("}}")
+            .ok_or_else(|| anyhow!("unclosed expression in {text:?}"))?;
         out.push_str(&lookup(ctx, &after[..end])?);
         rest = &after[end + 2..];
     }
@@ -113,12 +119,19 @@ pub fn run(inv: Invocation) -> Result<Outcome> {
     let declared = doc["inputs"].as_mapping().cloned().unwrap_or_default();
     for (k, _) in &inv.with {
         if !declared.contains_key(*k) {
-            bail!("unexpected input `{k}`: {} declares no such input", action_path.display());
+            bail!(
+                "unexpected input `{k}`: {} declares no such input",
+                action_path.display()
+            );
         }
     }
     for (name, spec) in &declared {
         let name = name.as_str().context("input name")?.to_string();
-        let given = inv.with.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+        let given = inv
+            .with
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone());
         let value = match given {
             Some(v) => v,
             None => match spec.get("default").and_then(scalar) {
@@ -161,7 +174,14 @@ pub fn run(inv: Invocation) -> Result<Outcome> {
             .arg(&script_f)
             .current_dir(&inv.workdir)
             .env_clear();
-        for key in ["HOME", "USER", "LANG", "TMPDIR", "CARGO_HOME", "RUSTUP_HOME"] {
+        for key in [
+            "HOME",
+            "USER",
+            "LANG",
+            "TMPDIR",
+            "CARGO_HOME",
+            "RUSTUP_HOME",
+        ] {
             if let Ok(v) = std::env::var(key) {
                 cmd.env(key, v);
             }
@@ -199,7 +219,8 @@ pub fn run(inv: Invocation) -> Result<Outcome> {
                 extra_path.insert(0, line.to_string());
             }
         }
-        let env_records = parse_records(&std::fs::read_to_string(&env_f)?).map_err(|e| anyhow!(e))?;
+        let env_records =
+            parse_records(&std::fs::read_to_string(&env_f)?).map_err(|e| anyhow!(e))?;
         extra_env.extend(env_records);
         if !out.status.success() {
             success = false;

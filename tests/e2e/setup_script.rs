@@ -24,7 +24,13 @@ fn serve(dir: &Path) -> (Server, u16) {
         .unwrap()
         .port();
     let child = Command::new("python3")
-        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -119,7 +125,10 @@ fn a_release_is_used_only_when_its_checksum_matches() {
     let (out, path, _tmp) = run_setup(&action, port);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("::error") && stderr.contains("checksum mismatch"), "{stderr}");
+    assert!(
+        stderr.contains("::error") && stderr.contains("checksum mismatch"),
+        "{stderr}"
+    );
     assert_eq!(path, "", "nothing may be put on PATH after a mismatch");
 }
 

@@ -13,7 +13,10 @@ impl Run {
     /// The outputs JSON printed on stdout.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
-            panic!("stdout is not one JSON object ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
+            panic!(
+                "stdout is not one JSON object ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
         })
     }
 
@@ -30,7 +33,11 @@ pub fn bitvault(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bitvault"));
     cmd.args(args).current_dir(dir);
     for (k, _) in std::env::vars() {
-        if k.starts_with("GITHUB_") || k.starts_with("INPUT_") || k.starts_with("ACTIONS_") || k == "RUNNER_TEMP" {
+        if k.starts_with("GITHUB_")
+            || k.starts_with("INPUT_")
+            || k.starts_with("ACTIONS_")
+            || k == "RUNNER_TEMP"
+        {
             cmd.env_remove(k);
         }
     }

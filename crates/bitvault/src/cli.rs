@@ -110,7 +110,10 @@ pub fn main_with(args: Vec<std::ffi::OsString>, env: Env) -> ExitCode {
 /// which publishes each action to its own repository.
 fn generate_action(args: &[std::ffi::OsString]) -> ExitCode {
     use crate::generate::{Layout, action_yml, readme_tables};
-    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let Some(action) = args.first().and_then(|n| crate::action(n)) else {
         eprintln!("usage: bitvault __generate-action NAME [--standalone | --readme]");
         return ExitCode::from(2);

@@ -50,7 +50,11 @@ pub fn action_yml(spec: &ActionSpec, layout: Layout) -> String {
         for o in spec.outputs {
             let _ = writeln!(y, "  {}:", o.name);
             let _ = writeln!(y, "    description: {}", q(o.description));
-            let _ = writeln!(y, "    value: ${{{{ steps.run.outputs.{} }}}}", expr_key(o.name));
+            let _ = writeln!(
+                y,
+                "    value: ${{{{ steps.run.outputs.{} }}}}",
+                expr_key(o.name)
+            );
         }
     }
     let setup = match layout {
@@ -61,7 +65,10 @@ pub fn action_yml(spec: &ActionSpec, layout: Layout) -> String {
     let _ = writeln!(y, "    - name: \"Set up bitvault\"");
     let _ = writeln!(y, "      shell: bash");
     let _ = writeln!(y, "      env:");
-    let _ = writeln!(y, "        BITVAULT_ACTION_REF: ${{{{ github.action_ref }}}}");
+    let _ = writeln!(
+        y,
+        "        BITVAULT_ACTION_REF: ${{{{ github.action_ref }}}}"
+    );
     let _ = writeln!(y, "      run: bash \"{setup}\"");
     let _ = writeln!(y, "    - id: run");
     let _ = writeln!(y, "      name: {}", q(&format!("bitvault {}", spec.name)));
@@ -157,7 +164,10 @@ pub fn update_readme(readme: &str, specs: &[&ActionSpec]) -> Result<String, Stri
             .find(&end)
             .ok_or_else(|| format!("README.md has no `{end}` marker for {}", spec.name))?;
         if e < s {
-            return Err(format!("README.md markers for {} are out of order", spec.name));
+            return Err(format!(
+                "README.md markers for {} are out of order",
+                spec.name
+            ));
         }
         let body = format!("{start}\n{}{end}", readme_tables(spec));
         out.replace_range(s..e + end.len(), &body);

@@ -21,7 +21,10 @@ fn bless() -> bool {
 fn action_yml_files_match_the_declarations() {
     let mut stale = Vec::new();
     for action in bitvault::actions() {
-        let path = root().join("actions").join(action.spec.name).join("action.yml");
+        let path = root()
+            .join("actions")
+            .join(action.spec.name)
+            .join("action.yml");
         let want = action_yml(action.spec, Layout::Monorepo);
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         if have != want {
@@ -84,7 +87,12 @@ fn cli_flags_are_exactly_the_inputs() {
             .filter_map(|a| a.get_long().map(str::to_string))
             .filter(|l| l != "help")
             .collect();
-        let mut inputs: Vec<String> = action.spec.inputs.iter().map(|i| i.name.to_string()).collect();
+        let mut inputs: Vec<String> = action
+            .spec
+            .inputs
+            .iter()
+            .map(|i| i.name.to_string())
+            .collect();
         flags.sort();
         inputs.sort();
         assert_eq!(flags, inputs, "flags of `bitvault {}`", action.spec.name);

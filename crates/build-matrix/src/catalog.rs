@@ -73,7 +73,9 @@ impl Catalog {
         }
         for (platform, runner) in &self.platforms {
             if !is_platform(platform) {
-                bail!("{origin}: `{platform}` is not a platform; write os/arch[/variant], for example linux/arm64");
+                bail!(
+                    "{origin}: `{platform}` is not a platform; write os/arch[/variant], for example linux/arm64"
+                );
             }
             if runner.trim().is_empty() {
                 bail!("{origin}: platform {platform} has no runner label");
@@ -81,19 +83,30 @@ impl Catalog {
         }
         for (name, image) in &self.images {
             let repo = &image.repository;
-            if repo.contains('@') || repo.rsplit('/').next().is_some_and(|last| last.contains(':')) {
-                bail!("{origin}: image {name}: repository `{repo}` must have no tag or digest; tags are computed, digests come from the build");
+            if repo.contains('@')
+                || repo
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|last| last.contains(':'))
+            {
+                bail!(
+                    "{origin}: image {name}: repository `{repo}` must have no tag or digest; tags are computed, digests come from the build"
+                );
             }
             if !repo.contains('/') {
                 bail!("{origin}: image {name}: repository `{repo}` must be registry/owner/name");
             }
             for p in image.platforms.iter().flatten() {
                 if !self.platforms.contains_key(p) {
-                    bail!("{origin}: image {name} wants platform {p}, which has no runner under `platforms:`");
+                    bail!(
+                        "{origin}: image {name} wants platform {p}, which has no runner under `platforms:`"
+                    );
                 }
             }
             if image.paths.is_empty() && image.filters.is_empty() {
-                bail!("{origin}: image {name} has neither `paths` nor `filters`, so no change could ever select it");
+                bail!(
+                    "{origin}: image {name} has neither `paths` nor `filters`, so no change could ever select it"
+                );
             }
         }
         Ok(())
@@ -132,7 +145,13 @@ mod tests {
             e("platforms: {linux/amd64: x}\nimages:\n  a: {repository: r.io/o/a, paths: [a], platforms: [linux/s390x]}\n")
                 .contains("linux/s390x")
         );
-        assert!(e("platforms: {amd64: x}\nimages:\n  a: {repository: r.io/o/a, paths: [a]}\n").contains("not a platform"));
-        assert!(e("platforms: {linux/amd64: x}\nimages:\n  a: {repository: r.io/o/a, pths: [a]}\n").contains("pths"));
+        assert!(
+            e("platforms: {amd64: x}\nimages:\n  a: {repository: r.io/o/a, paths: [a]}\n")
+                .contains("not a platform")
+        );
+        assert!(
+            e("platforms: {linux/amd64: x}\nimages:\n  a: {repository: r.io/o/a, pths: [a]}\n")
+                .contains("pths")
+        );
     }
 }

@@ -22,22 +22,60 @@ pub static SPEC: ActionSpec = ActionSpec {
     name: "build-matrix",
     description: "Plan image x platform builds from an image catalog and the changed paths (a strategy.matrix, tags and OCI labels), then merge the per-platform digests into one multi-arch index.",
     inputs: &[
-        InputSpec::with_default("mode", "`plan` (what to build) or `merge` (per-platform digests into one index).", "plan"),
-        InputSpec::with_default("catalog", "plan: the image catalog file, relative to the workspace.", ".github/bitvault/images.yaml"),
-        InputSpec::optional("changes", "plan: path-filter's `changes` output (a JSON array of filter names); an image is affected when its name or one of its `filters` is listed."),
-        InputSpec::optional("changed-files", "plan: changed files (a JSON array or one per line), matched against each image's `paths`."),
+        InputSpec::with_default(
+            "mode",
+            "`plan` (what to build) or `merge` (per-platform digests into one index).",
+            "plan",
+        ),
+        InputSpec::with_default(
+            "catalog",
+            "plan: the image catalog file, relative to the workspace.",
+            ".github/bitvault/images.yaml",
+        ),
+        InputSpec::optional(
+            "changes",
+            "plan: path-filter's `changes` output (a JSON array of filter names); an image is affected when its name or one of its `filters` is listed.",
+        ),
+        InputSpec::optional(
+            "changed-files",
+            "plan: changed files (a JSON array or one per line), matched against each image's `paths`.",
+        ),
         InputSpec::with_default("all", "plan: plan every image, whatever changed.", "false"),
-        InputSpec::optional("image", "merge: the repository (registry/owner/name, no tag) the digests were pushed to."),
-        InputSpec::optional("digests", "merge: the per-platform digests: a JSON list, one per line, or a folder of digest files as in Docker's multi-platform pattern."),
-        InputSpec::optional("tags", "merge: tags to apply to the index (bare or repository:tag, one per line); `latest` is refused."),
-        InputSpec::optional("username", "merge: registry username (otherwise Docker's config.json, as docker/login-action writes it, or anonymous)."),
+        InputSpec::optional(
+            "image",
+            "merge: the repository (registry/owner/name, no tag) the digests were pushed to.",
+        ),
+        InputSpec::optional(
+            "digests",
+            "merge: the per-platform digests: a JSON list, one per line, or a folder of digest files as in Docker's multi-platform pattern.",
+        ),
+        InputSpec::optional(
+            "tags",
+            "merge: tags to apply to the index (bare or repository:tag, one per line); `latest` is refused.",
+        ),
+        InputSpec::optional(
+            "username",
+            "merge: registry username (otherwise Docker's config.json, as docker/login-action writes it, or anonymous).",
+        ),
         InputSpec::optional("password", "merge: registry password or token.").secret(),
-        InputSpec::optional("insecure-registries", "Registries (host:port) reached over plain HTTP besides loopback ones, one per line."),
+        InputSpec::optional(
+            "insecure-registries",
+            "Registries (host:port) reached over plain HTTP besides loopback ones, one per line.",
+        ),
     ],
     outputs: &[
-        OutputSpec::new("matrix", "plan: JSON for `strategy.matrix`: `include` entries with image, repository, platform, runner, context, dockerfile, target, build-args, cache-scope, digest-artifact."),
-        OutputSpec::new("has-builds", "plan: `true` when the matrix has entries (an empty matrix fails a workflow)."),
-        OutputSpec::new("images", "plan: JSON array of the planned images with tags, image-tags, labels, version and digest-artifacts."),
+        OutputSpec::new(
+            "matrix",
+            "plan: JSON for `strategy.matrix`: `include` entries with image, repository, platform, runner, context, dockerfile, target, build-args, cache-scope, digest-artifact.",
+        ),
+        OutputSpec::new(
+            "has-builds",
+            "plan: `true` when the matrix has entries (an empty matrix fails a workflow).",
+        ),
+        OutputSpec::new(
+            "images",
+            "plan: JSON array of the planned images with tags, image-tags, labels, version and digest-artifacts.",
+        ),
         OutputSpec::new("digest", "merge: the digest of the pushed index."),
         OutputSpec::new("image-ref", "merge: `repository@sha256:...` of the index."),
     ],
@@ -63,9 +101,14 @@ fn list_input(value: Option<&str>, what: &str) -> Result<Vec<String>> {
         return Ok(Vec::new());
     };
     if v.starts_with('[') {
-        serde_json::from_str(v).with_context(|| format!("`{what}` looks like JSON but is not an array of strings"))
+        serde_json::from_str(v)
+            .with_context(|| format!("`{what}` looks like JSON but is not an array of strings"))
     } else {
-        Ok(v.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect())
+        Ok(v.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
     }
 }
 
@@ -93,7 +136,9 @@ fn git_context(step: &Step) -> Result<meta::GitContext> {
         {
             commit_time = t.to_string();
         } else if !sha.is_empty() {
-            command::warning("cannot read the commit time of GITHUB_SHA (is the repository checked out?): the `org.opencontainers.image.created` label is left out rather than set to the clock, which would make rebuilds differ");
+            command::warning(
+                "cannot read the commit time of GITHUB_SHA (is the repository checked out?): the `org.opencontainers.image.created` label is left out rather than set to the clock, which would make rebuilds differ",
+            );
         }
     }
     let repository_url = match env.non_empty("GITHUB_REPOSITORY") {
@@ -169,7 +214,9 @@ fn run_plan(step: &mut Step) -> Result<()> {
     step.set_output("matrix", serde_json::to_string(&matrix)?);
     step.set_output("has-builds", (!plan.include.is_empty()).to_string());
     step.set_output("images", serde_json::to_string(&plan.images)?);
-    let mut md = String::from("### build-matrix plan\n\n| image | why | platforms | tags |\n|---|---|---|---|\n");
+    let mut md = String::from(
+        "### build-matrix plan\n\n| image | why | platforms | tags |\n|---|---|---|---|\n",
+    );
     for i in &plan.images {
         let why = match &i.reason {
             plan::Reason::All => "all".to_string(),
@@ -194,29 +241,36 @@ fn registry_client(step: &Step) -> Result<bitvault_registry::Client> {
     let mut credentials = bitvault_registry::CredentialStore::new();
     let image = step.inputs.get("image").unwrap_or_default();
     if let (Some(user), Some(pass)) = (step.inputs.get("username"), step.inputs.get("password")) {
-        let registry = bitvault_registry::Reference::parse(&format!("{image}@sha256:{}", "0".repeat(64)))
-            .map(|r| r.registry().to_string())
-            .unwrap_or_default();
+        let registry =
+            bitvault_registry::Reference::parse(&format!("{image}@sha256:{}", "0".repeat(64)))
+                .map(|r| r.registry().to_string())
+                .unwrap_or_default();
         credentials = credentials.with_basic(&registry, user, pass);
     }
-    Ok(bitvault_registry::Client::new(bitvault_registry::ClientOptions {
-        insecure_registries: step.inputs.list("insecure-registries", true),
-        credentials,
-        ..Default::default()
-    })?)
+    Ok(bitvault_registry::Client::new(
+        bitvault_registry::ClientOptions {
+            insecure_registries: step.inputs.list("insecure-registries", true),
+            credentials,
+            ..Default::default()
+        },
+    )?)
 }
 
 fn run_merge(step: &mut Step) -> Result<()> {
     let image = step.inputs.required("image")?.to_string();
     let reference = bitvault_registry::Reference::parse(&image)?;
     if reference.tag().is_some() || reference.digest().is_some() {
-        anyhow::bail!("`image` must be a repository without tag or digest, got {image}; put tags in `tags`");
+        anyhow::bail!(
+            "`image` must be a repository without tag or digest, got {image}; put tags in `tags`"
+        );
     }
     let repo = reference.repository().clone();
     let digests = merge::parse_digests(step.inputs.required("digests")?)?;
     let tags = merge::parse_tags(step.inputs.get("tags").unwrap_or_default(), &repo)?;
     let client = registry_client(step)?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let merged = rt.block_on(merge::merge(&client, &repo, &digests, &tags))?;
     step.set_output("digest", merged.digest.as_str());
     step.set_output("image-ref", merged.image_ref.clone());
@@ -231,7 +285,10 @@ fn run_merge(step: &mut Step) -> Result<()> {
         md.push_str(&format!("\nTags: {}\n", tags.join(", ")));
     }
     if !merged.index_pushed && merged.tags_written.is_empty() {
-        command::notice(&format!("{} was already complete: nothing written", merged.image_ref));
+        command::notice(&format!(
+            "{} was already complete: nothing written",
+            merged.image_ref
+        ));
     }
     step.summary(&md);
     Ok(())

@@ -25,15 +25,23 @@ pub fn parse_digests(input: &str) -> Result<Vec<Digest>> {
             .context("`digests` looks like JSON but is not a list of strings")?
     } else if !input.contains('\n') && Path::new(input).is_dir() {
         let mut names = Vec::new();
-        for entry in std::fs::read_dir(input).with_context(|| format!("cannot read the digest folder {input}"))? {
+        for entry in std::fs::read_dir(input)
+            .with_context(|| format!("cannot read the digest folder {input}"))?
+        {
             let name = entry?.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') {
                 continue;
             }
-            names.push(if name.starts_with("sha256:") { name } else { format!("sha256:{name}") });
+            names.push(if name.starts_with("sha256:") {
+                name
+            } else {
+                format!("sha256:{name}")
+            });
         }
         if names.is_empty() {
-            bail!("the digest folder {input} is empty: did the build jobs upload their digests (actions/download-artifact with `merge-multiple: true`)?");
+            bail!(
+                "the digest folder {input} is empty: did the build jobs upload their digests (actions/download-artifact with `merge-multiple: true`)?"
+            );
         }
         names
     } else {
@@ -61,7 +69,11 @@ pub fn parse_digests(input: &str) -> Result<Vec<Digest>> {
 /// Reads the `tags` input: bare tags or `repository:tag`, one per line.
 pub fn parse_tags(input: &str, repo: &Repository) -> Result<Vec<String>> {
     let mut tags = Vec::new();
-    for line in input.split(['\n', ',']).map(str::trim).filter(|s| !s.is_empty()) {
+    for line in input
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let tag = match line.rsplit_once(':') {
             Some((r, t)) if !t.contains('/') => {
                 if r != repo.to_string() && r != repo.name() {
@@ -72,10 +84,14 @@ pub fn parse_tags(input: &str, repo: &Repository) -> Result<Vec<String>> {
             _ => line,
         };
         if tag == "latest" {
-            bail!("refusing the tag `latest`: deployments are addressed by digest, and `latest` would move under them. Use a version or `sha-<commit>` tag");
+            bail!(
+                "refusing the tag `latest`: deployments are addressed by digest, and `latest` would move under them. Use a version or `sha-<commit>` tag"
+            );
         }
         if !is_valid_tag(tag) {
-            bail!("`{tag}` is not a valid tag (letters, digits, `_`, `.`, `-`; at most 128; not starting with `.` or `-`)");
+            bail!(
+                "`{tag}` is not a valid tag (letters, digits, `_`, `.`, `-`; at most 128; not starting with `.` or `-`)"
+            );
         }
         if !tags.iter().any(|t| t == tag) {
             tags.push(tag.to_string());
@@ -152,7 +168,12 @@ pub fn index_bytes(images: &[PlatformImage]) -> Vec<u8> {
 }
 
 /// Checks every digest, pushes the index by digest, applies the tags.
-pub async fn merge(client: &Client, repo: &Repository, digests: &[Digest], tags: &[String]) -> Result<Merged> {
+pub async fn merge(
+    client: &Client,
+    repo: &Repository,
+    digests: &[Digest],
+    tags: &[String],
+) -> Result<Merged> {
     let mut images: Vec<PlatformImage> = Vec::new();
     for digest in digests {
         let manifest = client.get_manifest(repo, digest).await.with_context(|| {
@@ -165,7 +186,10 @@ pub async fn merge(client: &Client, repo: &Repository, digests: &[Digest], tags:
             ),
         };
         let config = client
-            .get_blob(repo, &Digest::parse(&image.config.digest).map_err(|e| anyhow::anyhow!("{e}"))?)
+            .get_blob(
+                repo,
+                &Digest::parse(&image.config.digest).map_err(|e| anyhow::anyhow!("{e}"))?,
+            )
             .await
             .with_context(|| format!("cannot read the config of {digest} in {repo}"))?;
         let config: serde_json::Value = serde_json::from_slice(&config)
@@ -196,13 +220,18 @@ pub async fn merge(client: &Client, repo: &Repository, digests: &[Digest], tags:
     if !exists {
         let pushed = client.push_manifest(repo, INDEX_MEDIA_TYPE, &bytes).await?;
         if pushed.digest != digest {
-            bail!("the registry stored the index as {} but its bytes are {digest}", pushed.digest);
+            bail!(
+                "the registry stored the index as {} but its bytes are {digest}",
+                pushed.digest
+            );
         }
     }
     let mut tags_written = Vec::new();
     for tag in tags {
         let current = client
-            .resolve(&bitvault_registry::Reference::parse(&format!("{repo}:{tag}"))?)
+            .resolve(&bitvault_registry::Reference::parse(&format!(
+                "{repo}:{tag}"
+            ))?)
             .await
             .ok();
         if current.as_ref() != Some(&digest) {
@@ -251,7 +280,10 @@ mod tests {
             .clone();
         let err = parse_tags("v1\nlatest", &repo).unwrap_err().to_string();
         assert!(err.contains("latest"), "{err}");
-        assert_eq!(parse_tags("v1.2.3\n127.0.0.1:5000/demo/app:1.2", &repo).unwrap(), vec!["v1.2.3", "1.2"]);
+        assert_eq!(
+            parse_tags("v1.2.3\n127.0.0.1:5000/demo/app:1.2", &repo).unwrap(),
+            vec!["v1.2.3", "1.2"]
+        );
         assert!(parse_tags("other.io/x/y:1", &repo).is_err());
         assert!(parse_tags(".bad", &repo).is_err());
     }

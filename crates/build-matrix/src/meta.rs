@@ -56,7 +56,10 @@ impl Semver {
             return None;
         }
         let num = |p: &str| -> Option<u64> {
-            if p.is_empty() || (p.len() > 1 && p.starts_with('0')) || !p.bytes().all(|b| b.is_ascii_digit()) {
+            if p.is_empty()
+                || (p.len() > 1 && p.starts_with('0'))
+                || !p.bytes().all(|b| b.is_ascii_digit())
+            {
                 return None;
             }
             p.parse().ok()
@@ -123,7 +126,8 @@ pub fn is_valid_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c))
 }
 
 /// The computed metadata of one build.
@@ -231,12 +235,24 @@ mod tests {
         let sha = "sha-860c190";
         let cases: &[(&str, &str, &[&str])] = &[
             ("push", "refs/heads/main", &["main", sha]),
-            ("push", "refs/heads/feature/login-form", &["feature-login-form", sha]),
-            ("push", "refs/heads/dependabot/npm_and_yarn/x@1.2", &["dependabot-npm_and_yarn-x-1.2", sha]),
+            (
+                "push",
+                "refs/heads/feature/login-form",
+                &["feature-login-form", sha],
+            ),
+            (
+                "push",
+                "refs/heads/dependabot/npm_and_yarn/x@1.2",
+                &["dependabot-npm_and_yarn-x-1.2", sha],
+            ),
             ("push", "refs/tags/v1.2.3", &["1.2.3", "1.2", "1", sha]),
             ("push", "refs/tags/1.2.3", &["1.2.3", "1.2", "1", sha]),
             ("push", "refs/tags/v2.0.8-beta.67", &["2.0.8-beta.67", sha]),
-            ("push", "refs/tags/v1.2.3-rc.1+build.5", &["1.2.3-rc.1-build.5", sha]),
+            (
+                "push",
+                "refs/tags/v1.2.3-rc.1+build.5",
+                &["1.2.3-rc.1-build.5", sha],
+            ),
             ("push", "refs/tags/v0.4.1", &["0.4.1", "0.4", sha]),
             ("push", "refs/tags/release-2026", &["release-2026", sha]),
             ("push", "refs/tags/v1.2", &["v1.2", sha]),
@@ -252,14 +268,26 @@ mod tests {
     fn labels_follow_the_commit_not_the_clock() {
         let m = metadata(&ctx("push", "refs/tags/v1.2.3"), "bitvaultd", None);
         assert_eq!(m.version, "1.2.3");
-        assert_eq!(m.labels["org.opencontainers.image.created"], "2026-11-20T10:00:00Z");
-        assert_eq!(m.labels["org.opencontainers.image.revision"], "860c1904a1ce19322e91ac35af1ab07466440c37");
-        assert_eq!(m.labels["org.opencontainers.image.source"], "https://github.com/bitvault/bitvault");
+        assert_eq!(
+            m.labels["org.opencontainers.image.created"],
+            "2026-11-20T10:00:00Z"
+        );
+        assert_eq!(
+            m.labels["org.opencontainers.image.revision"],
+            "860c1904a1ce19322e91ac35af1ab07466440c37"
+        );
+        assert_eq!(
+            m.labels["org.opencontainers.image.source"],
+            "https://github.com/bitvault/bitvault"
+        );
         assert_eq!(m.labels["org.opencontainers.image.title"], "bitvaultd");
         assert_eq!(m.labels["org.opencontainers.image.licenses"], "Apache-2.0");
         assert_eq!(m.labels["org.opencontainers.image.version"], "1.2.3");
         // Same inputs, same labels.
-        assert_eq!(m, metadata(&ctx("push", "refs/tags/v1.2.3"), "bitvaultd", None));
+        assert_eq!(
+            m,
+            metadata(&ctx("push", "refs/tags/v1.2.3"), "bitvaultd", None)
+        );
     }
 
     #[test]

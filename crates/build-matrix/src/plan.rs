@@ -107,12 +107,22 @@ pub struct Plan {
 
 fn slug(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
 /// The matrix and the per-image metadata for the selected images.
-pub fn plan(catalog: &Catalog, selected: &BTreeMap<String, Reason>, ctx: &GitContext) -> Result<Plan> {
+pub fn plan(
+    catalog: &Catalog,
+    selected: &BTreeMap<String, Reason>,
+    ctx: &GitContext,
+) -> Result<Plan> {
     let mut include = Vec::new();
     let mut images = Vec::new();
     for (name, reason) in selected {
@@ -127,10 +137,9 @@ pub fn plan(catalog: &Catalog, selected: &BTreeMap<String, Reason>, ctx: &GitCon
                 platform: platform.to_string(),
                 runner: catalog.platforms[*platform].clone(),
                 context: image.context.clone(),
-                dockerfile: image
-                    .dockerfile
-                    .clone()
-                    .unwrap_or_else(|| format!("{}/Dockerfile", image.context.trim_end_matches('/'))),
+                dockerfile: image.dockerfile.clone().unwrap_or_else(|| {
+                    format!("{}/Dockerfile", image.context.trim_end_matches('/'))
+                }),
                 target: image.target.clone().unwrap_or_default(),
                 build_args: image
                     .build_args

@@ -25,7 +25,10 @@ pub fn respond(
     token: Option<&str>,
 ) -> (Response, Option<String>) {
     if path.starts_with("/sts/") {
-        return (sts_exchange(state, method, path, query, token), Some("sts/exchange".into()));
+        return (
+            sts_exchange(state, method, path, query, token),
+            Some("sts/exchange".into()),
+        );
     }
     let spec = match Spec::shared() {
         Ok(s) => s,
@@ -38,7 +41,15 @@ pub fn respond(
         return (Response::error(404, "Not Found").exempt(), None);
     };
     let op = m.operation_id.clone();
-    let problems = spec.check_request(&m, query, body);
+    let mut problems = spec.check_request(&m, query, body);
+    {
+        let tolerated = lock(&state.tolerated);
+        problems.retain(|p| {
+            !tolerated
+                .iter()
+                .any(|(o, prop)| *o == op && *p == format!("body: unknown property `{prop}`"))
+        });
+    }
     if !problems.is_empty() {
         for p in &problems {
             state.violation(format!("{method} {path} ({op}): request: {p}"));
@@ -137,9 +148,9 @@ impl Ctx<'_> {
     }
 
     fn token_info(&self) -> Result<TokenInfo> {
-        let token = self.token.ok_or_else(|| {
-            Response::error(401, "Requires authentication").exempt()
-        })?;
+        let token = self
+            .token
+            .ok_or_else(|| Response::error(401, "Requires authentication").exempt())?;
         lock(&self.state.tokens)
             .get(token)
             .cloned()
@@ -216,8 +227,9 @@ impl Ctx<'_> {
             .query("ref")
             .map(str::to_string)
             .unwrap_or_else(|| repo.default_branch.clone());
-        let commit = Self::resolve_rev(repo, &git_ref)
-            .ok_or_else(|| Response::error(404, &format!("No commit found for the ref {git_ref}")))?;
+        let commit = Self::resolve_rev(repo, &git_ref).ok_or_else(|| {
+            Response::error(404, &format!("No commit found for the ref {git_ref}"))
+        })?;
         let path = self.param("path").trim_matches('/').to_string();
         let entry = repo
             .git
@@ -432,8 +444,9 @@ impl Ctx<'_> {
         }
         let (time, tz) = match v["date"].as_str() {
             None => (default.time, default.tz.clone()),
-            Some(d) => git::parse_iso8601(d)
-                .ok_or_else(|| unprocessable(&format!("Invalid date {d}")))?,
+            Some(d) => {
+                git::parse_iso8601(d).ok_or_else(|| unprocessable(&format!("Invalid date {d}")))?
+            }
         };
         Ok(git::Signature {
             name: v["name"].as_str().unwrap_or(&default.name).to_string(),
@@ -472,7 +485,10 @@ impl Ctx<'_> {
             .commit_tree(tree, &parents, message, &author, &committer)
             .map_err(internal)?;
         let c = repo.git.commit(&sha).map_err(internal)?;
-        Ok(Response::json(201, shapes::git_commit(self.state, repo, &c)))
+        Ok(Response::json(
+            201,
+            shapes::git_commit(self.state, repo, &c),
+        ))
     }
 
     fn get_commit(&self, repo: &Repo) -> Result<Response> {
@@ -481,7 +497,10 @@ impl Ctx<'_> {
             return Err(not_found());
         }
         let c = repo.git.commit(sha).map_err(internal)?;
-        Ok(Response::json(200, shapes::git_commit(self.state, repo, &c)))
+        Ok(Response::json(
+            200,
+            shapes::git_commit(self.state, repo, &c),
+        ))
     }
 
     fn create_ref(&self, repo: &Repo) -> Result<Response> {
@@ -574,9 +593,13 @@ impl Ctx<'_> {
                 .map(|(k, v)| format!("{k}={}", encode(v)))
                 .collect();
             q.push(format!("page={p}"));
-            let path = self.m.params.iter().fold(self.m.template.clone(), |t, (k, v)| {
-                t.replace(&format!("{{{k}}}"), v)
-            });
+            let path = self
+                .m
+                .params
+                .iter()
+                .fold(self.m.template.clone(), |t, (k, v)| {
+                    t.replace(&format!("{{{k}}}"), v)
+                });
             format!("<{}{}?{}>", self.state.base_url, path, q.join("&"))
         };
         if page < last {
@@ -612,7 +635,11 @@ impl Ctx<'_> {
             .split_once("...")
             .or_else(|| basehead.split_once(".."))
             .ok_or_else(not_found)?;
-        let strip = |s: &str| s.rsplit_once(':').map(|(_, b)| b.to_string()).unwrap_or(s.into());
+        let strip = |s: &str| {
+            s.rsplit_once(':')
+                .map(|(_, b)| b.to_string())
+                .unwrap_or(s.into())
+        };
         let base_sha = Self::resolve_rev(repo, &strip(base)).ok_or_else(not_found)?;
         let head_sha = Self::resolve_rev(repo, &strip(head)).ok_or_else(not_found)?;
         let merge_base = repo
@@ -645,7 +672,11 @@ impl Ctx<'_> {
         let api = shapes::repo_api(self.state, repo);
         let html = shapes::repo_html(self.state, repo);
         let commit_of = |sha: &str| -> Result<Value> {
-            Ok(shapes::commit(self.state, repo, &repo.git.commit(sha).map_err(internal)?))
+            Ok(shapes::commit(
+                self.state,
+                repo,
+                &repo.git.commit(sha).map_err(internal)?,
+            ))
         };
         Ok(Response::json(
             200,
@@ -674,7 +705,11 @@ impl Ctx<'_> {
         let base_sha = Self::resolve_rev(repo, &p.base).unwrap_or_else(|| ZERO.into());
         let (mut commits, mut additions, mut deletions, mut changed_files) = (0, 0, 0, 0);
         if let Some(mb) = repo.git.merge_base(&base_sha, &head_sha) {
-            commits = repo.git.range(&base_sha, &head_sha).map_err(internal)?.len();
+            commits = repo
+                .git
+                .range(&base_sha, &head_sha)
+                .map_err(internal)?
+                .len();
             let diff = repo.git.diff(&mb, &head_sha).map_err(internal)?;
             changed_files = diff.len();
             additions = diff.iter().map(|f| f.additions).sum();
@@ -696,7 +731,11 @@ impl Ctx<'_> {
     }
 
     fn number(&self) -> u64 {
-        let n = self.m.params.get("pull_number").or(self.m.params.get("issue_number"));
+        let n = self
+            .m
+            .params
+            .get("pull_number")
+            .or(self.m.params.get("issue_number"));
         n.and_then(|n| n.parse().ok()).unwrap_or(0)
     }
 
@@ -773,7 +812,12 @@ impl Ctx<'_> {
             .ok_or_else(|| Self::validation_failed("head", "invalid", None))?;
         let base_sha = Self::resolve_rev(repo, base)
             .ok_or_else(|| Self::validation_failed("base", "invalid", None))?;
-        if repo.git.range(&base_sha, &head_sha).map_err(internal)?.is_empty() {
+        if repo
+            .git
+            .range(&base_sha, &head_sha)
+            .map_err(internal)?
+            .is_empty()
+        {
             return Err(Self::validation_failed(
                 "",
                 "custom",
@@ -806,9 +850,7 @@ impl Ctx<'_> {
                 body: self.body["body"].as_str().map(str::to_string),
                 state: "open".into(),
                 draft: self.body["draft"].as_bool().unwrap_or(false),
-                maintainer_can_modify: self.body["maintainer_can_modify"]
-                    .as_bool()
-                    .unwrap_or(true),
+                maintainer_can_modify: self.body["maintainer_can_modify"].as_bool().unwrap_or(true),
                 labels: Vec::new(),
                 requested_reviewers: Vec::new(),
                 requested_teams: Vec::new(),
@@ -824,7 +866,11 @@ impl Ctx<'_> {
         let mut r = Response::json(201, self.pull_json(repo, &pull, true)?);
         r.headers.push((
             "Location".into(),
-            format!("{}/pulls/{}", shapes::repo_api(self.state, repo), pull.number),
+            format!(
+                "{}/pulls/{}",
+                shapes::repo_api(self.state, repo),
+                pull.number
+            ),
         ));
         Ok(r)
     }
@@ -902,7 +948,11 @@ impl Ctx<'_> {
         let names: Vec<String> = match list {
             Value::Array(a) => a
                 .iter()
-                .filter_map(|l| l.as_str().or_else(|| l["name"].as_str()).map(str::to_string))
+                .filter_map(|l| {
+                    l.as_str()
+                        .or_else(|| l["name"].as_str())
+                        .map(str::to_string)
+                })
                 .collect(),
             Value::String(s) => vec![s],
             _ => Vec::new(),
@@ -971,8 +1021,9 @@ impl Ctx<'_> {
         let Some((app_id, keys)) = app else {
             return Err(Response::error(401, "no GitHub App is configured in the double").exempt());
         };
-        let claims = crate::jwt::verify(token, &keys, now())
-            .map_err(|e| Response::error(401, &format!("A JSON web token could not be decoded: {e}")).exempt())?;
+        let claims = crate::jwt::verify(token, &keys, now()).map_err(|e| {
+            Response::error(401, &format!("A JSON web token could not be decoded: {e}")).exempt()
+        })?;
         let iss = match &claims["iss"] {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),

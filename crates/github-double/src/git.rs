@@ -136,9 +136,12 @@ impl BareRepo {
 
     /// Resolves a revision to an object id, `None` if it does not exist.
     pub fn rev_parse(&self, rev: &str) -> Option<String> {
-        self.git_line(&["rev-parse", "-q", "--verify", "--end-of-options", rev], None)
-            .ok()
-            .filter(|s| !s.is_empty())
+        self.git_line(
+            &["rev-parse", "-q", "--verify", "--end-of-options", rev],
+            None,
+        )
+        .ok()
+        .filter(|s| !s.is_empty())
     }
 
     /// The type of an object (`blob`, `tree`, `commit`, `tag`), `None` if missing.
@@ -283,7 +286,8 @@ impl BareRepo {
     /// Atomically moves `refname` from `old` (`ZERO`: must not exist) to `new`. Fails when
     /// the ref no longer has the old value, so two concurrent writers cannot both win.
     pub fn update_ref(&self, refname: &str, new: &str, old: &str) -> Result<(), String> {
-        self.git(&["update-ref", refname, new, old], None).map(|_| ())
+        self.git(&["update-ref", refname, new, old], None)
+            .map(|_| ())
     }
 
     /// `git update-ref -d`.
@@ -318,7 +322,16 @@ impl BareRepo {
     /// Files changed from `base` to `head`, with line counts.
     pub fn diff(&self, base: &str, head: &str) -> Result<Vec<FileChange>, String> {
         let raw = self.git(
-            &["diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat", base, head],
+            &[
+                "diff-tree",
+                "-r",
+                "-z",
+                "--no-renames",
+                "--raw",
+                "--numstat",
+                base,
+                head,
+            ],
             None,
         )?;
         let fields: Vec<String> = raw

@@ -54,11 +54,16 @@ pub fn keys_from_jwks(jwks: &Value) -> Result<Vec<Key>, String> {
 /// `now`; returns the claims.
 pub fn verify(token: &str, keys: &[Key], now: i64) -> Result<Value, String> {
     let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err("not a JWT".into());
     };
-    let decode = |p: &str| URL_SAFE_NO_PAD.decode(p).map_err(|_| "bad base64url in JWT");
+    let decode = |p: &str| {
+        URL_SAFE_NO_PAD
+            .decode(p)
+            .map_err(|_| "bad base64url in JWT")
+    };
     let header: Value = serde_json::from_slice(&decode(h)?).map_err(|_| "bad JWT header")?;
     let claims: Value = serde_json::from_slice(&decode(c)?).map_err(|_| "bad JWT claims")?;
     if header["alg"] != "RS256" {

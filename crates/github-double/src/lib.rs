@@ -163,6 +163,8 @@ pub(crate) struct State {
     pub log: Mutex<Vec<RecordedRequest>>,
     pub violations: Mutex<Vec<String>>,
     pub faults: Mutex<VecDeque<Fault>>,
+    /// `(operation id, top-level body property)` pairs not reported as unknown.
+    pub tolerated: Mutex<Vec<(String, String)>>,
     pub ids: AtomicU64,
 }
 
@@ -237,6 +239,7 @@ impl GitHubDouble {
             log: Mutex::default(),
             violations: Mutex::default(),
             faults: Mutex::default(),
+            tolerated: Mutex::default(),
             ids: AtomicU64::new(1000),
         });
         let server = Arc::new(server);
@@ -312,7 +315,10 @@ impl GitHubDouble {
                 .map(|(p, c)| git::TreeEdit {
                     path: p.to_string(),
                     mode: "100644".into(),
-                    sha: Some(repo.write_blob(c.as_bytes()).unwrap_or_else(|e| panic!("{e}"))),
+                    sha: Some(
+                        repo.write_blob(c.as_bytes())
+                            .unwrap_or_else(|e| panic!("{e}")),
+                    ),
                 })
                 .collect();
             let tree = repo
@@ -395,7 +401,8 @@ impl GitHubDouble {
 
     /// Accepts OIDC tokens signed by this RSA public key (PEM).
     pub fn set_oidc_public_key(&self, pem: &str) {
-        *lock(&self.state.oidc_keys) = vec![jwt::key_from_pem(pem).unwrap_or_else(|e| panic!("{e}"))];
+        *lock(&self.state.oidc_keys) =
+            vec![jwt::key_from_pem(pem).unwrap_or_else(|e| panic!("{e}"))];
     }
 
     /// Adds an octo-sts trust policy.
@@ -411,6 +418,13 @@ impl GitHubDouble {
     /// Makes the next `n` ref updates fail with `fault`.
     pub fn fail_next_ref_updates(&self, n: usize, fault: Fault) {
         self.inject_ref_update_faults(&vec![fault; n]);
+    }
+
+    /// Stops reporting the top-level request body property `property` of `operation_id`
+    /// as unknown. For known client quirks that GitHub ignores; octocrab 0.54, for one,
+    /// sends `pull_number` in the body of `PATCH /repos/{o}/{r}/pulls/{n}` (`pulls/update`).
+    pub fn tolerate_unknown_body_property(&self, operation_id: &str, property: &str) {
+        lock(&self.state.tolerated).push((operation_id.to_string(), property.to_string()));
     }
 
     /// Every request received so far, in arrival order.
@@ -540,7 +554,11 @@ fn serve(state: &State, mut rq: tiny_http::Request) {
     let mut raw = Vec::new();
     let read = rq.as_reader().read_to_end(&mut raw);
     let (body, response, operation_id) = match read {
-        Err(e) => (None, Response::error(400, &format!("cannot read body: {e}")), None),
+        Err(e) => (
+            None,
+            Response::error(400, &format!("cannot read body: {e}")),
+            None,
+        ),
         Ok(_) if raw.iter().all(u8::is_ascii_whitespace) => {
             let (r, op) = api::respond(state, &method, &path, &query, None, token.as_deref());
             (None, r, op)
@@ -579,7 +597,10 @@ fn serve(state: &State, mut rq: tiny_http::Request) {
             "application/json; charset=utf-8".into(),
         ));
     }
-    headers.push(("X-GitHub-Media-Type".into(), "github.v3; format=json".into()));
+    headers.push((
+        "X-GitHub-Media-Type".into(),
+        "github.v3; format=json".into(),
+    ));
     for (k, v) in headers {
         if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
             out.add_header(h);

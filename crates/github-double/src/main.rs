@@ -25,7 +25,9 @@ fn main() {
                 eprintln!("repository {r}: {}", path.display());
             }
             _ => {
-                eprintln!("usage: bitvault-github-double [--token TOKEN]... [--repo OWNER/NAME]...");
+                eprintln!(
+                    "usage: bitvault-github-double [--token TOKEN]... [--repo OWNER/NAME]..."
+                );
                 std::process::exit(2);
             }
         }

@@ -361,7 +361,10 @@ impl Spec {
         if let Some(values) = obj.get("enum").and_then(Value::as_array)
             && !values.contains(value)
         {
-            errors.push(format!("{at}: {value} is not one of {}", Value::from(values.clone())));
+            errors.push(format!(
+                "{at}: {value} is not one of {}",
+                Value::from(values.clone())
+            ));
         }
         if let Some(o) = value.as_object() {
             let props = obj.get("properties").and_then(Value::as_object);
@@ -385,9 +388,7 @@ impl Spec {
                         Some(Value::Bool(false)) => {
                             errors.push(format!("{at}: unknown property `{k}`"))
                         }
-                        Some(s @ Value::Object(_)) => {
-                            self.validate(s, v, &child, strict, errors)
-                        }
+                        Some(s @ Value::Object(_)) => self.validate(s, v, &child, strict, errors),
                         _ if strict && props.is_some() && !obj.contains_key("allOf") => {
                             errors.push(format!("{at}: unknown property `{k}`"))
                         }

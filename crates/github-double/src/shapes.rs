@@ -89,7 +89,10 @@ pub fn repository(state: &State, repo: &Repo) -> Value {
         ("languages_url", "/languages"),
         ("merges_url", "/merges"),
         ("milestones_url", "/milestones{/number}"),
-        ("notifications_url", "/notifications{?since,all,participating}"),
+        (
+            "notifications_url",
+            "/notifications{?since,all,participating}",
+        ),
         ("pulls_url", "/pulls{/number}"),
         ("releases_url", "/releases{/id}"),
         ("stargazers_url", "/stargazers"),
@@ -245,7 +248,8 @@ pub fn label(state: &State, repo: &Repo, name: &str, id: u64) -> Value {
         "node_id": node_id("Label", id),
         "url": format!("{}/labels/{name}", repo_api(state, repo)),
         "name": name,
-        "description": null,
+        // `label` allows null here, but the copy inlined in pull requests does not.
+        "description": "",
         "color": "ededed",
         "default": false,
     })

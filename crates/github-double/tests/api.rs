@@ -9,8 +9,18 @@ use common::{TOKEN, call, call_full, double};
 use serde_json::{Value, json};
 
 /// Creates a commit on top of `parent` changing `path`; returns its sha.
-fn commit_file(gh: &bitvault_github_double::GitHubDouble, parent: &str, path: &str, content: &str) -> String {
-    let (s, commit) = call(gh, "GET", &format!("/repos/acme/gitops/git/commits/{parent}"), None);
+fn commit_file(
+    gh: &bitvault_github_double::GitHubDouble,
+    parent: &str,
+    path: &str,
+    content: &str,
+) -> String {
+    let (s, commit) = call(
+        gh,
+        "GET",
+        &format!("/repos/acme/gitops/git/commits/{parent}"),
+        None,
+    );
     assert_eq!(s, 200, "{commit}");
     let base_tree = commit["tree"]["sha"].as_str().unwrap().to_string();
     let (s, blob) = call(
@@ -111,7 +121,9 @@ fn branch_commit_and_pull_request_flow() {
         &gh,
         "POST",
         "/repos/acme/gitops/pulls",
-        Some(json!({"title": "Bump web to v2", "head": "bump/web", "base": "main", "body": "digest", "draft": false})),
+        Some(
+            json!({"title": "Bump web to v2", "head": "bump/web", "base": "main", "body": "digest", "draft": false}),
+        ),
     );
     assert_eq!(s, 201, "{pr}");
     assert_eq!(pr["number"], 1);
@@ -123,7 +135,10 @@ fn branch_commit_and_pull_request_flow() {
         "/repos/acme/gitops/pulls",
         Some(json!({"title": "again", "head": "bump/web", "base": "main"})),
     );
-    assert_eq!(s, 422, "a second open PR for the same head is refused: {again}");
+    assert_eq!(
+        s, 422,
+        "a second open PR for the same head is refused: {again}"
+    );
 
     let (s, labels) = call(
         &gh,
@@ -163,9 +178,17 @@ fn branch_commit_and_pull_request_flow() {
     assert_eq!(s, 200);
     assert_eq!(files[0]["filename"], "apps/web/values.yaml");
     assert_eq!(files[0]["status"], "modified");
-    let (s, cmp) = call(&gh, "GET", "/repos/acme/gitops/compare/main...bump/web", None);
+    let (s, cmp) = call(
+        &gh,
+        "GET",
+        "/repos/acme/gitops/compare/main...bump/web",
+        None,
+    );
     assert_eq!(s, 200, "{cmp}");
-    assert_eq!((cmp["status"].as_str(), cmp["ahead_by"].as_u64()), (Some("ahead"), Some(1)));
+    assert_eq!(
+        (cmp["status"].as_str(), cmp["ahead_by"].as_u64()),
+        (Some("ahead"), Some(1))
+    );
     let (s, history) = call(
         &gh,
         "GET",
@@ -181,17 +204,32 @@ fn branch_commit_and_pull_request_flow() {
         None,
     );
     assert_eq!(s, 200);
-    assert!(tree["tree"].as_array().unwrap().iter().any(|e| e["path"] == "apps/web/values.yaml"));
+    assert!(
+        tree["tree"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == "apps/web/values.yaml")
+    );
 
     assert_eq!(gh.request_count("pulls/create"), 2);
-    assert!(gh.requests().iter().all(|r| r.token.as_deref() == Some(TOKEN)));
+    assert!(
+        gh.requests()
+            .iter()
+            .all(|r| r.token.as_deref() == Some(TOKEN))
+    );
     gh.assert_no_violations();
 }
 
 fn base64_decode(s: &str) -> String {
     use base64::Engine;
     let clean: String = s.split_whitespace().collect();
-    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(clean).unwrap()).unwrap()
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(clean)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -215,7 +253,10 @@ fn non_fast_forward_update_is_refused() {
     );
     assert_eq!(s, 422);
     assert_eq!(r["message"], "Update is not a fast forward");
-    assert_eq!(gh.git("acme", "gitops", &["rev-parse", "main"]).trim(), ahead);
+    assert_eq!(
+        gh.git("acme", "gitops", &["rev-parse", "main"]).trim(),
+        ahead
+    );
     // force: true moves it anyway, as on GitHub.
     let (s, _) = call(
         &gh,
@@ -224,7 +265,10 @@ fn non_fast_forward_update_is_refused() {
         Some(json!({"sha": sibling, "force": true})),
     );
     assert_eq!(s, 200);
-    assert_eq!(gh.git("acme", "gitops", &["rev-parse", "main"]).trim(), sibling);
+    assert_eq!(
+        gh.git("acme", "gitops", &["rev-parse", "main"]).trim(),
+        sibling
+    );
     gh.assert_no_violations();
 }
 
@@ -257,10 +301,17 @@ fn concurrent_ref_updates_have_exactly_one_winner_per_round() {
             })
             .collect();
         let results: Vec<(u16, String)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        let winners: Vec<&String> = results.iter().filter(|(s, _)| *s == 200).map(|(_, sha)| sha).collect();
+        let winners: Vec<&String> = results
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, sha)| sha)
+            .collect();
         assert_eq!(winners.len(), 1, "round {round}: {results:?}");
         assert!(results.iter().all(|(s, _)| *s == 200 || *s == 422));
-        assert_eq!(gh.git("acme", "gitops", &["rev-parse", "main"]).trim(), winners[0].as_str());
+        assert_eq!(
+            gh.git("acme", "gitops", &["rev-parse", "main"]).trim(),
+            winners[0].as_str()
+        );
     }
     gh.assert_no_violations();
 }
@@ -272,12 +323,23 @@ fn injected_faults_hit_the_next_ref_updates() {
     let next = commit_file(&gh, &base, "a.txt", "a\n");
     gh.inject_ref_update_faults(&[Fault::NonFastForward, Fault::ServerError(502)]);
     let patch = |gh: &_| {
-        call(gh, "PATCH", "/repos/acme/gitops/git/refs/heads/main", Some(json!({"sha": next})))
+        call(
+            gh,
+            "PATCH",
+            "/repos/acme/gitops/git/refs/heads/main",
+            Some(json!({"sha": next})),
+        )
     };
     let (s, r) = patch(&gh);
-    assert_eq!((s, r["message"].as_str()), (422, Some("Update is not a fast forward")));
+    assert_eq!(
+        (s, r["message"].as_str()),
+        (422, Some("Update is not a fast forward"))
+    );
     assert_eq!(patch(&gh).0, 502);
-    assert_eq!(gh.git("acme", "gitops", &["rev-parse", "main"]).trim(), base);
+    assert_eq!(
+        gh.git("acme", "gitops", &["rev-parse", "main"]).trim(),
+        base
+    );
     assert_eq!(patch(&gh).0, 200);
     assert_eq!(gh.request_count("git/update-ref"), 3);
     gh.assert_no_violations();
@@ -304,10 +366,16 @@ fn invalid_request_is_a_violation_and_answered_422() {
     assert_eq!(s, 422);
     let v = gh.violations();
     assert_eq!(v.len(), 3, "{v:#?}");
-    assert!(v[0].contains("git/create-ref") && v[0].contains("missing required property `sha`"), "{}", v[0]);
+    assert!(
+        v[0].contains("git/create-ref") && v[0].contains("missing required property `sha`"),
+        "{}",
+        v[0]
+    );
     assert!(v[1].contains("unknown property `bdoy`"), "{}", v[1]);
     assert!(v[2].contains("unknown query parameter `stat`"), "{}", v[2]);
-    let panic = std::panic::catch_unwind(|| gh.assert_no_violations()).unwrap_err();
+    let panic =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gh.assert_no_violations()))
+            .unwrap_err();
     let msg = panic.downcast_ref::<String>().unwrap();
     assert!(msg.contains("3 OpenAPI violation(s)"), "{msg}");
 }
@@ -317,11 +385,20 @@ fn unknown_path_is_recorded_and_answered_404() {
     let gh = double();
     let (s, body) = call(&gh, "GET", "/repos/acme/gitops/not-an-endpoint", None);
     assert_eq!((s, body["message"].as_str()), (404, Some("Not Found")));
-    let (s, _) = call(&gh, "PATCH", "/repos/acme/gitops/git/ref/heads/main", Some(json!({"sha": "0"})));
+    let (s, _) = call(
+        &gh,
+        "PATCH",
+        "/repos/acme/gitops/git/ref/heads/main",
+        Some(json!({"sha": "0"})),
+    );
     assert_eq!(s, 404, "GET-only path with another method");
     let v = gh.violations();
     assert_eq!(v.len(), 2, "{v:#?}");
-    assert!(v[0].contains("GET /repos/acme/gitops/not-an-endpoint: no operation"), "{}", v[0]);
+    assert!(
+        v[0].contains("GET /repos/acme/gitops/not-an-endpoint: no operation"),
+        "{}",
+        v[0]
+    );
     let r = &gh.requests()[0];
     assert_eq!((r.operation_id.as_deref(), r.status), (None, 404));
 }
@@ -330,12 +407,21 @@ fn unknown_path_is_recorded_and_answered_404() {
 fn requests_without_a_known_token_get_401() {
     let gh = double();
     let (s, body, _) = call_full(&gh, "GET", "/repos/acme/gitops", None, None);
-    assert_eq!((s, body["message"].as_str()), (401, Some("Requires authentication")));
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (401, Some("Requires authentication"))
+    );
     let (s, body, _) = call_full(&gh, "GET", "/repos/acme/gitops", Some("wrong"), None);
-    assert_eq!((s, body["message"].as_str()), (401, Some("Bad credentials")));
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (401, Some("Bad credentials"))
+    );
     assert!(body["documentation_url"].is_string());
     // `token <t>` works as well as `Bearer <t>`.
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
     let resp = agent
         .get(format!("{}/repos/acme/gitops", gh.url()))
         .header("Authorization", format!("token {TOKEN}"))
@@ -354,18 +440,54 @@ fn pull_request_files_are_paginated_and_capped() {
     let entries: Vec<Value> = (0..75)
         .map(|i| json!({"path": format!("many/f{i:03}.txt"), "mode": "100644", "type": "blob", "content": format!("{i}\n")}))
         .collect();
-    let (_, c) = call(&gh, "GET", &format!("/repos/acme/gitops/git/commits/{base}"), None);
-    let (s, tree) = call(&gh, "POST", "/repos/acme/gitops/git/trees", Some(json!({"base_tree": c["tree"]["sha"], "tree": entries})));
+    let (_, c) = call(
+        &gh,
+        "GET",
+        &format!("/repos/acme/gitops/git/commits/{base}"),
+        None,
+    );
+    let (s, tree) = call(
+        &gh,
+        "POST",
+        "/repos/acme/gitops/git/trees",
+        Some(json!({"base_tree": c["tree"]["sha"], "tree": entries})),
+    );
     assert_eq!(s, 201, "{tree}");
-    let (_, commit) = call(&gh, "POST", "/repos/acme/gitops/git/commits", Some(json!({"message": "many", "tree": tree["sha"], "parents": [base]})));
-    call(&gh, "POST", "/repos/acme/gitops/git/refs", Some(json!({"ref": "refs/heads/many", "sha": commit["sha"]})));
-    let (s, _) = call(&gh, "POST", "/repos/acme/gitops/pulls", Some(json!({"title": "many", "head": "many", "base": "main"})));
+    let (_, commit) = call(
+        &gh,
+        "POST",
+        "/repos/acme/gitops/git/commits",
+        Some(json!({"message": "many", "tree": tree["sha"], "parents": [base]})),
+    );
+    call(
+        &gh,
+        "POST",
+        "/repos/acme/gitops/git/refs",
+        Some(json!({"ref": "refs/heads/many", "sha": commit["sha"]})),
+    );
+    let (s, _) = call(
+        &gh,
+        "POST",
+        "/repos/acme/gitops/pulls",
+        Some(json!({"title": "many", "head": "many", "base": "main"})),
+    );
     assert_eq!(s, 201);
-    let (s, page1, link) = call_full(&gh, "GET", "/repos/acme/gitops/pulls/1/files?per_page=50", Some(TOKEN), None);
+    let (s, page1, link) = call_full(
+        &gh,
+        "GET",
+        "/repos/acme/gitops/pulls/1/files?per_page=50",
+        Some(TOKEN),
+        None,
+    );
     assert_eq!((s, page1.as_array().unwrap().len()), (200, 50));
     let link = link.expect("Link header");
     assert!(link.contains("page=2>; rel=\"next\""), "{link}");
-    let (_, page2) = call(&gh, "GET", "/repos/acme/gitops/pulls/1/files?per_page=50&page=2", None);
+    let (_, page2) = call(
+        &gh,
+        "GET",
+        "/repos/acme/gitops/pulls/1/files?per_page=50&page=2",
+        None,
+    );
     assert_eq!(page2.as_array().unwrap().len(), 25);
     gh.assert_no_violations();
 }

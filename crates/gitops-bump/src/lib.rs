@@ -39,12 +39,21 @@
 //! elsewhere (the anchor is not edited, since that would change every place using it),
 //! block scalars, key paths through lists, duplicate keys, and files with more than one
 //! YAML document.
+//!
+//! The action on top: [`SPEC`] declares the `gitops-bump` action's inputs and outputs and
+//! [`run`] runs it ([`action`]): on a local checkout (`path`), or through the GitHub API
+//! ([`github`], with [`auth`]) committing without a clone and opening or updating one pull
+//! request per environment and image set ([`pr`]).
+pub mod action;
+pub mod auth;
 mod digest;
 mod edit;
 mod error;
 pub mod git;
 mod keypath;
+pub mod github;
 mod modes;
+pub mod pr;
 mod semantic;
 mod yaml;
 
@@ -55,6 +64,7 @@ pub use edit::{
 };
 pub use error::{Error, Result};
 pub use keypath::{KeyPath, KeyPathError};
+pub use action::{SPEC, run};
 pub use modes::{
     Layout, Operation, Outcome, Version, local, plan_bump, plan_promote, plan_rollback,
 };

@@ -95,7 +95,11 @@ fn emit(line: &str) {
 
 /// An `::error::` annotation: fails nothing by itself; the caller exits non-zero.
 pub fn error(message: &str) {
-    emit(&format_annotation(Level::Error, message, &Location::default()));
+    emit(&format_annotation(
+        Level::Error,
+        message,
+        &Location::default(),
+    ));
 }
 
 pub fn warning(message: &str) {
@@ -107,7 +111,11 @@ pub fn warning(message: &str) {
 }
 
 pub fn notice(message: &str) {
-    emit(&format_annotation(Level::Notice, message, &Location::default()));
+    emit(&format_annotation(
+        Level::Notice,
+        message,
+        &Location::default(),
+    ));
 }
 
 /// An annotation with a location (file, line, ...).
@@ -174,7 +182,11 @@ mod tests {
     #[test]
     fn escapes_message_and_properties() {
         assert_eq!(
-            format_command("some-command", &[], "percent % percent % cr \r cr \r lf \n lf \n"),
+            format_command(
+                "some-command",
+                &[],
+                "percent % percent % cr \r cr \r lf \n lf \n"
+            ),
             "::some-command::percent %25 percent %25 cr %0D cr %0D lf %0A lf %0A"
         );
         assert_eq!(

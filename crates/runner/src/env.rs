@@ -76,11 +76,13 @@ impl Env {
 
     /// `GITHUB_SERVER_URL`, defaulting to github.com.
     pub fn server_url(&self) -> &str {
-        self.non_empty("GITHUB_SERVER_URL").unwrap_or("https://github.com")
+        self.non_empty("GITHUB_SERVER_URL")
+            .unwrap_or("https://github.com")
     }
 
     /// `GITHUB_API_URL`, defaulting to api.github.com.
     pub fn api_url(&self) -> &str {
-        self.non_empty("GITHUB_API_URL").unwrap_or("https://api.github.com")
+        self.non_empty("GITHUB_API_URL")
+            .unwrap_or("https://api.github.com")
     }
 }

@@ -16,7 +16,9 @@ pub const SUMMARY_LIMIT: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileCommandError {
-    #[error("output name {0:?} is not usable: names must be non-empty and hold no `=`, `<<`, CR or LF")]
+    #[error(
+        "output name {0:?} is not usable: names must be non-empty and hold no `=`, `<<`, CR or LF"
+    )]
     BadName(String),
     #[error("the value of {0:?} contains the heredoc delimiter; refusing to write it")]
     DelimiterInValue(String),
@@ -47,7 +49,11 @@ fn check_name(name: &str) -> Result<(), FileCommandError> {
 }
 
 /// Formats one `name<<delim\nvalue\ndelim\n` record with the given delimiter.
-pub fn format_heredoc(name: &str, value: &str, delimiter: &str) -> Result<String, FileCommandError> {
+pub fn format_heredoc(
+    name: &str,
+    value: &str,
+    delimiter: &str,
+) -> Result<String, FileCommandError> {
     check_name(name)?;
     if name.contains(delimiter) {
         return Err(FileCommandError::BadName(name.to_string()));
@@ -96,7 +102,10 @@ fn append(path: &Path, bytes: &[u8]) -> Result<(), FileCommandError> {
 /// heredoc forms). Used by tests and by the composite-action harness.
 pub fn parse_records(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -139,7 +148,9 @@ pub fn parse_records(text: &str) -> Result<Vec<(String, String)>, String> {
 /// Appends Markdown to the step summary, keeping the file under the runner's
 /// 1 MiB limit: what does not fit is cut at a line boundary and a note says so.
 pub fn append_summary(path: &Path, markdown: &str) -> Result<(), FileCommandError> {
-    let existing = std::fs::metadata(path).map(|m| m.len() as usize).unwrap_or(0);
+    let existing = std::fs::metadata(path)
+        .map(|m| m.len() as usize)
+        .unwrap_or(0);
     let text = fit_summary(markdown, SUMMARY_LIMIT.saturating_sub(existing));
     if text.is_empty() {
         return Ok(());

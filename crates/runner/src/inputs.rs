@@ -11,9 +11,7 @@ pub enum InputError {
         "input `{name}` is required: set `{name}:` under `with:` in the workflow, or pass --{name} on the command line"
     )]
     Missing { name: String },
-    #[error(
-        "input `{name}` must be `true` or `false`, got {value:?}"
-    )]
+    #[error("input `{name}` must be `true` or `false`, got {value:?}")]
     NotBool { name: String, value: String },
     #[error("input `{name}` must be one of {allowed}, got {value:?}")]
     NotOneOf {
@@ -75,9 +73,12 @@ impl Inputs {
     }
 
     fn declared(&self, name: &str) -> &InputSpec {
-        self.spec
-            .input(name)
-            .unwrap_or_else(|| panic!("bug: `{name}` is not declared in the spec of {}", self.spec.name))
+        self.spec.input(name).unwrap_or_else(|| {
+            panic!(
+                "bug: `{name}` is not declared in the spec of {}",
+                self.spec.name
+            )
+        })
     }
 
     /// The value, or `None` when not given and no default.
@@ -113,7 +114,11 @@ impl Inputs {
     }
 
     /// One of a fixed set of words.
-    pub fn one_of<'a>(&self, name: &str, allowed: &[&'a str]) -> Result<Option<&'a str>, InputError> {
+    pub fn one_of<'a>(
+        &self,
+        name: &str,
+        allowed: &[&'a str],
+    ) -> Result<Option<&'a str>, InputError> {
         match self.get(name) {
             None => Ok(None),
             Some(v) => allowed
@@ -204,7 +209,8 @@ mod tests {
 
     #[test]
     fn missing_required_is_a_clear_error() {
-        let i = Inputs::resolve(&SPEC, &BTreeMap::new(), &env(&[("INPUT_FILTERS", "   ")])).unwrap();
+        let i =
+            Inputs::resolve(&SPEC, &BTreeMap::new(), &env(&[("INPUT_FILTERS", "   ")])).unwrap();
         let err = i.required("filters").unwrap_err().to_string();
         assert!(err.contains("input `filters` is required"), "{err}");
         assert!(err.contains("--filters"), "{err}");
@@ -212,12 +218,23 @@ mod tests {
 
     #[test]
     fn booleans_follow_the_yaml_core_schema() {
-        for (v, want) in [("true", true), ("True", true), ("TRUE", true), ("false", false), ("FALSE", false)] {
+        for (v, want) in [
+            ("true", true),
+            ("True", true),
+            ("TRUE", true),
+            ("false", false),
+            ("FALSE", false),
+        ] {
             let i = Inputs::resolve(&SPEC, &BTreeMap::new(), &env(&[("INPUT_FLAG", v)])).unwrap();
             assert_eq!(i.bool("flag").unwrap(), want);
         }
         let i = Inputs::resolve(&SPEC, &BTreeMap::new(), &env(&[("INPUT_FLAG", "yes")])).unwrap();
-        assert!(i.bool("flag").unwrap_err().to_string().contains("`true` or `false`"));
+        assert!(
+            i.bool("flag")
+                .unwrap_err()
+                .to_string()
+                .contains("`true` or `false`")
+        );
     }
 
     #[test]
@@ -229,7 +246,12 @@ mod tests {
 
     #[test]
     fn lists_split_on_lines_and_commas() {
-        let i = Inputs::resolve(&SPEC, &BTreeMap::new(), &env(&[("INPUT_FLAG", "a, b\n\n c\n")])).unwrap();
+        let i = Inputs::resolve(
+            &SPEC,
+            &BTreeMap::new(),
+            &env(&[("INPUT_FLAG", "a, b\n\n c\n")]),
+        )
+        .unwrap();
         assert_eq!(i.list("flag", true), vec!["a", "b", "c"]);
         assert_eq!(i.list("flag", false), vec!["a, b", "c"]);
     }

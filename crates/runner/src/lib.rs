@@ -122,11 +122,10 @@ impl Step {
             )
             .context("cannot write the step's outputs")?;
         }
-        if let Some(path) = self.env.path("GITHUB_STEP_SUMMARY") {
-            if !self.summary.is_empty() {
-                files::append_summary(&path, &self.summary)
-                    .context("cannot write the step summary")?;
-            }
+        if let Some(path) = self.env.path("GITHUB_STEP_SUMMARY")
+            && !self.summary.is_empty()
+        {
+            files::append_summary(&path, &self.summary).context("cannot write the step summary")?;
         }
         let json = serde_json::to_string(&self.outputs_json())?;
         println!("{json}");

@@ -84,7 +84,9 @@ mod tests {
 
     #[test]
     fn missing_variables_name_the_permission() {
-        let err = id_token(&Env::default(), "sigstore").unwrap_err().to_string();
+        let err = id_token(&Env::default(), "sigstore")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("permissions: id-token: write"), "{err}");
     }
 
@@ -123,12 +125,21 @@ mod tests {
                 "ACTIONS_ID_TOKEN_REQUEST_URL".to_string(),
                 format!("http://127.0.0.1:{port}/token?api-version=2.0"),
             ),
-            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), "runner-bearer".to_string()),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(),
+                "runner-bearer".to_string(),
+            ),
         ]);
         let token = id_token(&env, "sigstore").unwrap();
         assert_eq!(token, "eyJ.token.sig");
         let (line, auth) = server.join().unwrap();
-        assert!(line.starts_with("GET /token?api-version=2.0&audience=sigstore "), "{line}");
-        assert_eq!(auth.to_ascii_lowercase(), "authorization: bearer runner-bearer");
+        assert!(
+            line.starts_with("GET /token?api-version=2.0&audience=sigstore "),
+            "{line}"
+        );
+        assert_eq!(
+            auth.to_ascii_lowercase(),
+            "authorization: bearer runner-bearer"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Sigstore for files: verify a Sigstore bundle against the file it signs,
-//! offline, the way `bitvault verify` does (keyless signing comes later).
+//! offline, the way `bitvault verify` does; and sign image digests keyless
+//! ([`sign::KeylessSigner`]: one Fulcio certificate per run, bundles v0.3).
 //!
 //! [`verify::verify_artifact`] checks a keyless bundle (a Fulcio certificate,
 //! a Rekor entry, timestamps) and that its signer matches a

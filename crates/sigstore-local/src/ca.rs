@@ -61,7 +61,12 @@ impl CtLog {
 
     /// A v1 SCT over a precertificate entry (RFC 6962 section 3.2), in its
     /// TLS encoding.
-    fn sign_precert(&self, issuer_key_hash: &[u8; 32], tbs_der: &[u8], timestamp_ms: u64) -> Vec<u8> {
+    fn sign_precert(
+        &self,
+        issuer_key_hash: &[u8; 32],
+        tbs_der: &[u8],
+        timestamp_ms: u64,
+    ) -> Vec<u8> {
         let mut signed = vec![0u8, 0u8]; // v1, certificate_timestamp
         signed.extend_from_slice(&timestamp_ms.to_be_bytes());
         signed.extend_from_slice(&1u16.to_be_bytes()); // precert_entry
@@ -95,7 +100,10 @@ pub(crate) fn spki_der_p256(key: &p256::ecdsa::VerifyingKey) -> Vec<u8> {
 
 fn utc(t: SystemTime) -> Time {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(since.as_secs())).expect("time before 2050"))
+    Time::UtcTime(
+        UtcTime::from_unix_duration(Duration::from_secs(since.as_secs()))
+            .expect("time before 2050"),
+    )
 }
 
 fn ext(oid: ObjectIdentifier, critical: bool, value: &impl Encode) -> Extension {

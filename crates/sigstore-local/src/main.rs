@@ -39,7 +39,10 @@ fn main() {
     println!("rekor         {}", stack.rekor_url());
     println!("identity      {}", claims.identity());
     println!("ACTIONS_ID_TOKEN_REQUEST_URL={}", stack.token_request_url());
-    println!("ACTIONS_ID_TOKEN_REQUEST_TOKEN={}", stack.token_request_token());
+    println!(
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN={}",
+        stack.token_request_token()
+    );
     println!("identity token (5 minutes):");
     println!("{}", stack.mint_token(&claims, SIGSTORE_AUDIENCE));
     loop {

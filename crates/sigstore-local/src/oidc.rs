@@ -49,7 +49,10 @@ impl Default for GithubClaims {
 impl GithubClaims {
     /// `owner/repo/<workflow path>@<ref>`, GitHub's `job_workflow_ref`.
     pub fn job_workflow_ref(&self) -> String {
-        format!("{}/{}@{}", self.repository, self.workflow_path, self.git_ref)
+        format!(
+            "{}/{}@{}",
+            self.repository, self.workflow_path, self.git_ref
+        )
     }
 
     /// The identity Fulcio puts in the certificate's SAN.
@@ -79,7 +82,7 @@ fn now() -> u64 {
 impl Issuer {
     pub fn new(url: String) -> Self {
         let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
-        let kid = hex::encode(&rand::random::<[u8; 8]>());
+        let kid = hex::encode(rand::random::<[u8; 8]>());
         let request_token = hex::encode(rand::random::<[u8; 16]>());
         Self {
             key,
@@ -176,7 +179,10 @@ impl Issuer {
         if header.get("alg").and_then(Value::as_str) != Some("ES256") {
             return Err("identity token must be signed with ES256".into());
         }
-        let kid = header.get("kid").and_then(Value::as_str).unwrap_or_default();
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let jwks = self.jwks();
         let jwk = jwks["keys"]
             .as_array()

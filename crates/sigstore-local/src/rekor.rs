@@ -113,11 +113,12 @@ fn pem_cert_to_key(b64_pem: &str) -> Result<(String, p256::ecdsa::VerifyingKey),
         .subject_public_key_info
         .to_der()
         .map_err(|e| e.to_string())?;
-    let key = <p256::ecdsa::VerifyingKey as p256::pkcs8::DecodePublicKey>::from_public_key_der(
-        &spki,
-    )
-    .map_err(|e| format!("only ECDSA P-256 signing keys are supported: {e}"))?;
-    Ok((b64_pem.to_string(), key))
+    let key =
+        <p256::ecdsa::VerifyingKey as p256::pkcs8::DecodePublicKey>::from_public_key_der(&spki)
+            .map_err(|e| format!("only ECDSA P-256 signing keys are supported: {e}"))?;
+    // Rekor stores the verifier in canonical form (Go's PEM encoding of the
+    // DER), whatever line layout the client sent; clients compare against it.
+    Ok((B64.encode(crate::ca::cert_pem(&der)), key))
 }
 
 fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
@@ -139,7 +140,9 @@ fn canonicalize(proposed: &Value) -> Result<Vec<u8>, String> {
     let spec = &proposed["spec"];
     match (kind, version) {
         ("hashedrekord", "0.0.1") => {
-            let algorithm = spec["data"]["hash"]["algorithm"].as_str().unwrap_or_default();
+            let algorithm = spec["data"]["hash"]["algorithm"]
+                .as_str()
+                .unwrap_or_default();
             if algorithm != "sha256" {
                 return Err(format!("unsupported hash algorithm {algorithm:?}"));
             }
@@ -152,8 +155,11 @@ fn canonicalize(proposed: &Value) -> Result<Vec<u8>, String> {
             let sig = B64
                 .decode(sig_b64)
                 .map_err(|e| format!("signature is not base64: {e}"))?;
-            let (verifier, key) =
-                pem_cert_to_key(spec["signature"]["publicKey"]["content"].as_str().unwrap_or_default())?;
+            let (verifier, key) = pem_cert_to_key(
+                spec["signature"]["publicKey"]["content"]
+                    .as_str()
+                    .unwrap_or_default(),
+            )?;
             let sig = p256::ecdsa::Signature::from_der(&sig)
                 .map_err(|e| format!("signature is not DER ECDSA: {e}"))?;
             key.verify_prehash(&digest, &sig)

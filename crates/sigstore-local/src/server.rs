@@ -32,7 +32,12 @@ type Shared = Arc<State>;
 
 impl State {
     async fn hit(&self, endpoint: &'static str) {
-        *self.counts.lock().expect("counts").entry(endpoint).or_default() += 1;
+        *self
+            .counts
+            .lock()
+            .expect("counts")
+            .entry(endpoint)
+            .or_default() += 1;
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
@@ -249,11 +254,13 @@ async fn signing_cert(Axum(s): Axum<Shared>, headers: HeaderMap, body: String) -
     match issued {
         Ok(leaf) => (
             StatusCode::CREATED,
-            Json(json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": [
-                cert_pem(&leaf),
-                cert_pem(&s.ca.intermediate_der),
-                cert_pem(&s.ca.root_der),
-            ]}}})),
+            Json(
+                json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": [
+                    cert_pem(&leaf),
+                    cert_pem(&s.ca.intermediate_der),
+                    cert_pem(&s.ca.root_der),
+                ]}}}),
+            ),
         )
             .into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, e),
@@ -266,7 +273,10 @@ pub(crate) fn rekor_router(state: Shared) -> Router {
     Router::new()
         .route("/api/v1/log", get(log_info))
         .route("/api/v1/log/publicKey", get(public_key))
-        .route("/api/v1/log/entries", post(create_entry).get(entry_by_index))
+        .route(
+            "/api/v1/log/entries",
+            post(create_entry).get(entry_by_index),
+        )
         .route("/api/v1/log/entries/{uuid}", get(entry_by_uuid))
         .route("/api/v1/log/entries/retrieve", post(retrieve))
         .route("/api/v1/log/entries/retrieve/", post(retrieve))
@@ -309,9 +319,13 @@ async fn create_entry(Axum(s): Axum<Shared>, body: String) -> Response {
         Err(Rejected::Conflict(uuid)) => {
             let mut response = error(
                 StatusCode::CONFLICT,
-                format!("an equivalent entry already exists in the transparency log with UUID {uuid}"),
+                format!(
+                    "an equivalent entry already exists in the transparency log with UUID {uuid}"
+                ),
             );
-            response.headers_mut().insert(header::LOCATION, location(&uuid));
+            response
+                .headers_mut()
+                .insert(header::LOCATION, location(&uuid));
             response
         }
     }
@@ -348,7 +362,11 @@ async fn retrieve(Axum(s): Axum<Shared>, Json(query): Json<Value>) -> Response {
         }
     }
     for index in query["logIndexes"].as_array().into_iter().flatten() {
-        if let Some(i) = index.as_u64().map(|i| i as usize).filter(|i| *i < log.len()) {
+        if let Some(i) = index
+            .as_u64()
+            .map(|i| i as usize)
+            .filter(|i| *i < log.len())
+        {
             found.push(i);
         }
     }
@@ -357,5 +375,8 @@ async fn retrieve(Axum(s): Axum<Shared>, Json(query): Json<Value>) -> Response {
             found.push(i);
         }
     }
-    Json(Value::Array(found.into_iter().map(|i| log.entry_json(i)).collect())).into_response()
+    Json(Value::Array(
+        found.into_iter().map(|i| log.entry_json(i)).collect(),
+    ))
+    .into_response()
 }

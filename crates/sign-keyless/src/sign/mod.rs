@@ -34,6 +34,7 @@ mod statement;
 
 use std::sync::Arc;
 
+use sha2::Digest as _;
 use sigstore_bundle::BundleV03;
 use sigstore_crypto::KeyPair;
 use sigstore_fulcio::FulcioClient;
@@ -52,7 +53,8 @@ pub use statement::{
 use crate::verify::{ClientTrustConfig, IN_TOTO_PAYLOAD_TYPE};
 
 /// The public-good signing config, as shipped.
-const PRODUCTION_SIGNING_CONFIG: &str = include_str!("../../trust/production_signing_config.v0.2.json");
+const PRODUCTION_SIGNING_CONFIG: &str =
+    include_str!("../../trust/production_signing_config.v0.2.json");
 
 /// Why signing failed. One line each, saying which service and why.
 #[derive(Debug, thiserror::Error)]
@@ -278,7 +280,8 @@ impl KeylessSigner {
         manifest_digest: &str,
     ) -> Result<SimpleSignature, SignError> {
         let payload = simple_signing_payload(docker_reference, manifest_digest)?;
-        let digest = Sha256Hash::from_bytes(sha2::Sha256::digest(&payload).into());
+        let digest = Sha256Hash::try_from(&sha2::Sha256::digest(&payload)[..])
+            .map_err(|e| SignError::Internal(e.to_string()))?;
         let signature = self
             .key
             .sign_digest(&digest)
@@ -309,8 +312,6 @@ impl KeylessSigner {
         })
     }
 }
-
-use sha2::Digest as _;
 
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;

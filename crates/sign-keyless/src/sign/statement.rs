@@ -33,7 +33,11 @@ impl ToSign {
     }
 
     /// SLSA provenance v1 for the subject.
-    pub fn provenance(name: impl Into<String>, sha256: impl Into<String>, predicate: Value) -> Self {
+    pub fn provenance(
+        name: impl Into<String>,
+        sha256: impl Into<String>,
+        predicate: Value,
+    ) -> Self {
         Self::new(name, sha256, SLSA_PROVENANCE_PREDICATE_TYPE, predicate)
     }
 
@@ -47,7 +51,10 @@ impl ToSign {
         let sha256: String = sha256.into();
         Self {
             name: name.into(),
-            sha256: sha256.strip_prefix("sha256:").unwrap_or(&sha256).to_string(),
+            sha256: sha256
+                .strip_prefix("sha256:")
+                .unwrap_or(&sha256)
+                .to_string(),
             predicate_type: predicate_type.into(),
             predicate,
         }
@@ -67,7 +74,11 @@ impl ToSign {
 }
 
 fn check_sha256(hex: &str) -> Result<(), SignError> {
-    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         Ok(())
     } else {
         Err(SignError::Internal(format!(
