@@ -149,3 +149,97 @@ fn workflows_pass_only_declared_inputs_to_local_actions() {
     }
     assert!(checked > 0, "no workflow calls a local action");
 }
+
+fn gitops_checkout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("envs/dev")).unwrap();
+    std::fs::write(
+        p.join("envs/dev/values.yaml"),
+        "# dev values\nimage:\n  repository: ghcr.io/bitvault/bitvaultd  # the image\n  digest: \"sha256:1111111111111111111111111111111111111111111111111111111111111111\"\n\nreplicas: 2\n",
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(p)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "init"]);
+    dir
+}
+
+#[test]
+fn gitops_bump_action_yml_gives_the_cli_outputs() {
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let with = |dir: &std::path::Path| {
+        vec![
+            ("path", dir.display().to_string()),
+            ("environment", "dev".to_string()),
+            ("image", "bitvaultd".to_string()),
+            ("digest", digest.clone()),
+            ("file", "envs/{env}/values.yaml".to_string()),
+            ("key-path", "image.digest".to_string()),
+        ]
+    };
+    let a = gitops_checkout();
+    let outcome = composite::run(Invocation {
+        action_dir: root().join("actions/gitops-bump"),
+        with: with(a.path()),
+        env: bin_env(),
+        workdir: a.path().to_path_buf(),
+        github: github(),
+    })
+    .unwrap();
+    assert!(outcome.success, "{}", outcome.log);
+    let b = gitops_checkout();
+    let bdir = b.path().display().to_string();
+    let cli = bitvault(
+        b.path(),
+        &[
+            "gitops-bump",
+            "--path",
+            &bdir,
+            "--environment",
+            "dev",
+            "--image",
+            "bitvaultd",
+            "--digest",
+            &digest,
+            "--file",
+            "envs/{env}/values.yaml",
+            "--key-path",
+            "image.digest",
+        ],
+        &[],
+    );
+    assert!(cli.success, "{}", cli.stderr);
+    assert_eq!(outcome.outputs["operation"], cli.out("operation"));
+    assert_eq!(outcome.outputs["operation"], "bumped");
+    // Exactly that value changed, quoting and comments kept.
+    for dir in [a.path(), b.path()] {
+        let after = std::fs::read_to_string(dir.join("envs/dev/values.yaml")).unwrap();
+        assert_eq!(
+            after,
+            format!(
+                "# dev values\nimage:\n  repository: ghcr.io/bitvault/bitvaultd  # the image\n  digest: \"{digest}\"\n\nreplicas: 2\n"
+            )
+        );
+    }
+    let diff = cli.out("diff");
+    assert!(diff.contains(&format!("+  digest: \"{digest}\"")), "{diff}");
+    assert!(
+        cli.stderr.contains("-  digest: \"sha256:1111"),
+        "the diff is printed: {}",
+        cli.stderr
+    );
+}

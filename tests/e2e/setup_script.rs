@@ -151,3 +151,88 @@ fn the_root_setup_action_puts_bitvault_on_path() {
         outcome.outputs
     );
 }
+
+/// The release workflow's publishing step, run locally: it generates one
+/// repository per action; each must work as `uses: bitvault/<name>@v9.8.7`,
+/// downloading the release archive, checking it, and running the action.
+#[test]
+fn published_action_repositories_work_from_the_release() {
+    let (dir, _action) = fake_release(false);
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let version_dir = dir.path().join("download/v9.8.7");
+    for entry in std::fs::read_dir(&version_dir).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, dist.join(p.file_name().unwrap())).unwrap();
+    }
+    // The release job writes checksums.txt over the archives.
+    let archive = std::fs::read_dir(&dist)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let name = archive.file_name().unwrap().to_str().unwrap().to_string();
+    std::fs::write(
+        dist.join("checksums.txt"),
+        format!("# version: v9.8.7\n{}  {name}\n", sha256(&archive)),
+    )
+    .unwrap();
+    if !name.contains("x86_64-unknown-linux-musl") {
+        return; // the publisher runs the Linux x64 build; nothing to check on other hosts
+    }
+    let out = dir.path().join("published");
+    let status = Command::new("bash")
+        .arg(root().join("scripts/publish-actions.sh"))
+        .args(["v9.8.7"])
+        .arg(&dist)
+        .arg(&out)
+        .env_remove("PUBLISH_TOKEN")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (_server, port) = serve(dir.path());
+    for action in std::fs::read_dir(root().join("actions")).unwrap() {
+        let action = action.unwrap().file_name().into_string().unwrap();
+        let tree = out.join(&action);
+        for f in ["action.yml", "setup.sh", "checksums.txt", "README.md"] {
+            assert!(tree.join(f).is_file(), "{action}: no {f}");
+        }
+        let yml = std::fs::read_to_string(tree.join("action.yml")).unwrap();
+        assert!(
+            yml.contains("$GITHUB_ACTION_PATH/setup.sh"),
+            "{action}: {yml}"
+        );
+    }
+    // Run one published action the way the runner does: setup downloads and
+    // checks the archive, then the action runs.
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("c.yaml"),
+        "platforms: {linux/amd64: ubuntu-24.04}\nimages:\n  a: {repository: r.io/o/a, paths: ['**']}\n",
+    )
+    .unwrap();
+    let mut github = std::collections::BTreeMap::new();
+    github.insert("action_ref".to_string(), "v9.8.7".to_string());
+    let outcome = composite::run(Invocation {
+        action_dir: out.join("build-matrix"),
+        with: vec![("catalog", "c.yaml".into()), ("all", "true".into())],
+        env: vec![
+            (
+                "BITVAULT_RELEASE_BASE_URL".into(),
+                format!("http://127.0.0.1:{port}/download"),
+            ),
+            ("GITHUB_WORKSPACE".into(), work.path().display().to_string()),
+        ],
+        workdir: work.path().to_path_buf(),
+        github,
+    })
+    .unwrap();
+    assert!(outcome.success, "{}", outcome.log);
+    assert!(
+        outcome.log.contains("downloading bitvault-v9.8.7-"),
+        "{}",
+        outcome.log
+    );
+    assert_eq!(outcome.outputs["has-builds"], "true");
+}

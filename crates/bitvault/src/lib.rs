@@ -20,10 +20,16 @@ pub struct Action {
 /// Every action, in the order of the supply chain. Adding an action means
 /// adding its crate and one line here.
 pub fn actions() -> Vec<Action> {
-    vec![Action {
-        spec: &bitvault_build_matrix::SPEC,
-        run: bitvault_build_matrix::run,
-    }]
+    vec![
+        Action {
+            spec: &bitvault_build_matrix::SPEC,
+            run: bitvault_build_matrix::run,
+        },
+        Action {
+            spec: &bitvault_gitops_bump::SPEC,
+            run: bitvault_gitops_bump::run,
+        },
+    ]
 }
 
 /// The action named `name`.

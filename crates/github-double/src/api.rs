@@ -231,23 +231,17 @@ impl Ctx<'_> {
             Response::error(404, &format!("No commit found for the ref {git_ref}"))
         })?;
         let path = self.param("path").trim_matches('/').to_string();
+        let (parent, leaf) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        let listed = if parent.is_empty() {
+            commit.clone()
+        } else {
+            format!("{commit}:{parent}")
+        };
         let entry = repo
             .git
-            .ls_tree(&commit, false)
+            .ls_tree(&listed, false)
             .ok()
-            .and_then(|_| {
-                let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
-                let spec = if parent.is_empty() {
-                    commit.clone()
-                } else {
-                    format!("{commit}:{parent}")
-                };
-                repo.git
-                    .ls_tree(&spec, false)
-                    .ok()?
-                    .into_iter()
-                    .find(|e| e.path == path.rsplit('/').next().unwrap_or(&path))
-            })
+            .and_then(|entries| entries.into_iter().find(|e| e.path == leaf))
             .ok_or_else(not_found)?;
         match entry.kind.as_str() {
             "blob" => {
@@ -258,11 +252,13 @@ impl Ctx<'_> {
                         self.state,
                         repo,
                         &git_ref,
-                        &path,
-                        "file",
-                        &entry.sha,
-                        data.len() as u64,
-                        Some(&data),
+                        &shapes::ContentItem {
+                            path: &path,
+                            kind: "file",
+                            sha: &entry.sha,
+                            size: data.len() as u64,
+                            data: Some(&data),
+                        },
                     ),
                 ))
             }
@@ -281,11 +277,13 @@ impl Ctx<'_> {
                             self.state,
                             repo,
                             &git_ref,
-                            &format!("{path}/{}", e.path),
-                            kind,
-                            &e.sha,
-                            e.size.unwrap_or(0),
-                            None,
+                            &shapes::ContentItem {
+                                path: &format!("{path}/{}", e.path),
+                                kind,
+                                sha: &e.sha,
+                                size: e.size.unwrap_or(0),
+                                data: None,
+                            },
                         )
                     })
                     .collect();
@@ -760,10 +758,9 @@ impl Ctx<'_> {
 
     fn list_pulls(&self, repo: &Repo) -> Result<Response> {
         let state = self.query("state").unwrap_or("open");
-        let head = match self.query("head") {
-            Some(h) => Some(self.head_branch(repo, h).map(str::to_string).ok()),
-            None => None,
-        };
+        let head = self
+            .query("head")
+            .map(|h| self.head_branch(repo, h).map(str::to_string).ok());
         let base = self.query("base");
         let mut pulls: Vec<PullRequest> = lock(&repo.pulls)
             .iter()

@@ -201,10 +201,8 @@ impl Spec {
         for p in &params {
             let name = p["name"].as_str().unwrap_or_default();
             match p["in"].as_str() {
-                Some("query") if p["required"] == true => {
-                    if !query.iter().any(|(n, _)| n == name) {
-                        errors.push(format!("missing required query parameter `{name}`"));
-                    }
+                Some("query") if p["required"] == true && !query.iter().any(|(n, _)| n == name) => {
+                    errors.push(format!("missing required query parameter `{name}`"));
                 }
                 Some("path") => {
                     if let Some(v) = m.params.get(name)

@@ -379,17 +379,26 @@ pub fn pull(state: &State, repo: &Repo, p: &PullRequest, stats: &PullStats, full
     v
 }
 
+/// One file or directory entry of the contents API.
+pub struct ContentItem<'a> {
+    pub path: &'a str,
+    /// `file`, `dir`, `symlink` or `submodule`.
+    pub kind: &'a str,
+    pub sha: &'a str,
+    pub size: u64,
+    /// The file's bytes, for `content-file`; `None` in a directory listing.
+    pub data: Option<&'a [u8]>,
+}
+
 /// `content-file`, or one entry of `content-directory` (without `content`).
-pub fn content(
-    state: &State,
-    repo: &Repo,
-    git_ref: &str,
-    path: &str,
-    kind: &str,
-    sha: &str,
-    size: u64,
-    data: Option<&[u8]>,
-) -> Value {
+pub fn content(state: &State, repo: &Repo, git_ref: &str, item: &ContentItem) -> Value {
+    let ContentItem {
+        path,
+        kind,
+        sha,
+        size,
+        data,
+    } = *item;
     let api = repo_api(state, repo);
     let html = repo_html(state, repo);
     let name = path.rsplit('/').next().unwrap_or(path);

@@ -167,3 +167,42 @@ fn sts_exchange_mints_a_scoped_token_for_a_trusted_oidc_token() {
     assert_eq!(gh.request_count("sts/exchange"), 3);
     gh.assert_no_violations();
 }
+
+#[test]
+fn sts_exchange_accepts_keys_from_a_jwks() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::traits::PublicKeyParts;
+    let public = rsa::RsaPublicKey::from_public_key_pem(OIDC_PUBLIC_KEY).unwrap();
+    let gh = double();
+    gh.set_oidc_jwks(&json!({"keys": [{
+        "kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+        "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+        "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+    }]}));
+    gh.add_sts_policy(StsPolicy {
+        scope: "acme/gitops".into(),
+        identity: "bump".into(),
+        issuer: "https://issuer.example".into(),
+        subject: "ci".into(),
+    });
+    let now = now();
+    let claims = json!({"iss": "https://issuer.example", "sub": "ci", "iat": now, "exp": now + 60});
+    let (s, _, _) = call_full(
+        &gh,
+        "GET",
+        "/sts/exchange?scope=acme/gitops&identity=bump",
+        Some(&sign_jwt(OIDC_KEY, Some("k1"), &claims)),
+        None,
+    );
+    assert_eq!(s, 200);
+    let (s, _, _) = call_full(
+        &gh,
+        "GET",
+        "/sts/exchange?scope=acme/gitops&identity=bump",
+        Some(&sign_jwt(OIDC_KEY, Some("other-kid"), &claims)),
+        None,
+    );
+    assert_eq!(s, 401, "the kid must match a JWKS key");
+}

@@ -215,21 +215,25 @@ pub fn parse(inputs: &bitvault_runner::Inputs) -> Result<Request> {
             .context("input `key-path`")?
     };
     let file = inputs.required("file")?;
-    let first_target = targets
-        .first()
-        .cloned()
-        .context("input `key-path` is empty; give the dotted path of the digest, like `image.digest`")?;
+    let first_target = targets.first().cloned().context(
+        "input `key-path` is empty; give the dotted path of the digest, like `image.digest`",
+    )?;
     let layout = Layout::new(file, first_target).context("input `file`")?;
     let one_image = |what: &str| -> Result<String> {
         if images.len() > 1 || targets.len() > 1 {
             bail!("{what} takes one image; run the action once per image");
         }
-        Ok(images.first().cloned().unwrap_or_else(|| default_image_name(&targets[0])))
+        Ok(images
+            .first()
+            .cloned()
+            .unwrap_or_else(|| default_image_name(&targets[0])))
     };
     let mode = match mode {
         "bump" => {
             if digests.is_empty() {
-                bail!("input `digest` is required with `mode: bump`: pass the digest to set, `sha256:<64 hex>`");
+                bail!(
+                    "input `digest` is required with `mode: bump`: pass the digest to set, `sha256:<64 hex>`"
+                );
             }
             if images.is_empty() && digests.len() == 1 {
                 images.push(default_image_name(&targets[0]));
@@ -386,7 +390,10 @@ pub fn context(
     env: &bitvault_runner::Env,
     verification: &str,
 ) -> pr::Context {
-    let run_url = match (env.non_empty("GITHUB_REPOSITORY"), env.non_empty("GITHUB_RUN_ID")) {
+    let run_url = match (
+        env.non_empty("GITHUB_REPOSITORY"),
+        env.non_empty("GITHUB_RUN_ID"),
+    ) {
         (Some(repo), Some(run)) => Some(format!("{}/{repo}/actions/runs/{run}", env.server_url())),
         _ => None,
     };
@@ -443,7 +450,13 @@ pub fn run(step: &mut Step) -> Result<()> {
     } else {
         "not checked (`require-signature: false`)".to_string()
     };
-    for name in ["pull-request-number", "pull-request-url", "branch", "commit-sha", "diff"] {
+    for name in [
+        "pull-request-number",
+        "pull-request-url",
+        "branch",
+        "commit-sha",
+        "diff",
+    ] {
         step.set_output(name, "");
     }
     match req.destination.clone() {

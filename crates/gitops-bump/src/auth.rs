@@ -52,10 +52,14 @@ pub fn credential(inputs: &bitvault_runner::Inputs) -> Result<Credential> {
     let token = inputs.get("token");
     let app = (inputs.get("app-id"), inputs.get("private-key"));
     let sts = (inputs.get("sts-endpoint"), inputs.get("sts-identity"));
-    let given = [token.is_some(), app.0.is_some() || app.1.is_some(), sts.0.is_some() || sts.1.is_some()]
-        .iter()
-        .filter(|g| **g)
-        .count();
+    let given = [
+        token.is_some(),
+        app.0.is_some() || app.1.is_some(),
+        sts.0.is_some() || sts.1.is_some(),
+    ]
+    .iter()
+    .filter(|g| **g)
+    .count();
     if given > 1 {
         bail!(
             "give one way to authenticate: `token`, or `app-id` + `private-key`, or `sts-endpoint` + `sts-identity`, not several"
@@ -74,7 +78,9 @@ pub fn credential(inputs: &bitvault_runner::Inputs) -> Result<Credential> {
                 private_key: key.to_string(),
             });
         }
-        (Some(_), None) => bail!("input `private-key` is required with `app-id`: pass the App's PEM private key from a secret"),
+        (Some(_), None) => bail!(
+            "input `private-key` is required with `app-id`: pass the App's PEM private key from a secret"
+        ),
         (None, Some(_)) => bail!("input `app-id` is required with `private-key`"),
         (None, None) => {}
     }
@@ -83,8 +89,12 @@ pub fn credential(inputs: &bitvault_runner::Inputs) -> Result<Credential> {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             identity: identity.to_string(),
         }),
-        (Some(_), None) => bail!("input `sts-identity` is required with `sts-endpoint`: name the trust policy"),
-        (None, Some(_)) => bail!("input `sts-endpoint` is required with `sts-identity`, e.g. https://octo-sts.dev"),
+        (Some(_), None) => {
+            bail!("input `sts-identity` is required with `sts-endpoint`: name the trust policy")
+        }
+        (None, Some(_)) => {
+            bail!("input `sts-endpoint` is required with `sts-identity`, e.g. https://octo-sts.dev")
+        }
         (None, None) => bail!(
             "no credentials for `repository`: give `token` (contents: write, pull-requests: write), or `app-id` + `private-key`, or `sts-endpoint` + `sts-identity`"
         ),
@@ -209,7 +219,13 @@ pub fn sts_audience(endpoint: &str) -> String {
 }
 
 /// The workflow's OIDC token -> `<endpoint>/sts/exchange` -> a token on `owner/name`.
-fn sts_token(step: &Step, endpoint: &str, identity: &str, owner: &str, name: &str) -> Result<String> {
+fn sts_token(
+    step: &Step,
+    endpoint: &str,
+    identity: &str,
+    owner: &str,
+    name: &str,
+) -> Result<String> {
     let oidc = bitvault_runner::oidc::id_token(&step.env, &sts_audience(endpoint))
         .context("octo-sts needs the workflow's OIDC token")?;
     let url = format!("{endpoint}/sts/exchange");

@@ -65,12 +65,7 @@ fn encode_path(p: &str) -> String {
 }
 
 impl Gh {
-    pub fn new(
-        rt: tokio::runtime::Runtime,
-        client: Octocrab,
-        owner: &str,
-        name: &str,
-    ) -> Gh {
+    pub fn new(rt: tokio::runtime::Runtime, client: Octocrab, owner: &str, name: &str) -> Gh {
         Gh {
             rt,
             client,
@@ -99,7 +94,8 @@ impl Gh {
 
     fn post(&self, rest: &str, body: &Value) -> Result<Value, octocrab::Error> {
         let route = self.repo_route(rest);
-        self.rt.block_on(self.client.post::<_, Value>(route, Some(body)))
+        self.rt
+            .block_on(self.client.post::<_, Value>(route, Some(body)))
     }
 
     fn patch(&self, rest: &str, body: &Value) -> Result<Value, octocrab::Error> {
@@ -161,7 +157,11 @@ impl Gh {
             Err(e) => return Err(self.what(&format!("read {p} at {at}"), e)),
         };
         if v.is_array() || v["type"].as_str().is_some_and(|t| t != "file") {
-            bail!("{p} is not a file in {}/{}; check `file`", self.owner, self.name);
+            bail!(
+                "{p} is not a file in {}/{}; check `file`",
+                self.owner,
+                self.name
+            );
         }
         let bytes = if v["encoding"] == "base64" && v["content"].is_string() {
             let content: String = v["content"]
@@ -175,7 +175,9 @@ impl Gh {
                 .with_context(|| format!("{p}: the contents answer is not valid base64"))?
         } else {
             // Over 1 MB the contents API leaves `content` empty: read the blob.
-            let sha = v["sha"].as_str().context("the contents answer has no `sha`")?;
+            let sha = v["sha"]
+                .as_str()
+                .context("the contents answer has no `sha`")?;
             let blob = self
                 .get(&format!("/git/blobs/{sha}"))
                 .map_err(|e| self.what(&format!("read the blob of {p}"), e))?;
@@ -383,7 +385,8 @@ pub fn land(gh: &Gh, step: &mut Step, req: &Request, verification: &str) -> Resu
                 ("updated", pull)
             }
             (None, _) => {
-                let pull = gh.create_pull(&branch, &base, &title, &body, step.inputs.bool("draft")?)?;
+                let pull =
+                    gh.create_pull(&branch, &base, &title, &body, step.inputs.bool("draft")?)?;
                 ("created", pull)
             }
         };
@@ -459,7 +462,9 @@ fn commit_files(gh: &Gh, parent: &str, files: &[&FileChange], message: &str) -> 
                 &json!({"content": f.after, "encoding": "utf-8"}),
             )
             .map_err(|e| gh.what("create a blob", e))?;
-        let sha = blob["sha"].as_str().context("the blob answer has no `sha`")?;
+        let sha = blob["sha"]
+            .as_str()
+            .context("the blob answer has no `sha`")?;
         entries.push(json!({
             "path": f.path.to_string_lossy().replace('\\', "/"),
             "mode": "100644",
@@ -473,7 +478,9 @@ fn commit_files(gh: &Gh, parent: &str, files: &[&FileChange], message: &str) -> 
             &json!({"base_tree": base_tree, "tree": entries}),
         )
         .map_err(|e| gh.what("create a tree", e))?;
-    let tree = tree["sha"].as_str().context("the tree answer has no `sha`")?;
+    let tree = tree["sha"]
+        .as_str()
+        .context("the tree answer has no `sha`")?;
     let commit = gh
         .post(
             "/git/commits",
@@ -549,7 +556,9 @@ impl Gh {
             )
             .map_err(|e| self.what("open a pull request", e))?;
         Ok((
-            p["number"].as_u64().context("the pull answer has no `number`")?,
+            p["number"]
+                .as_u64()
+                .context("the pull answer has no `number`")?,
             p["html_url"]
                 .as_str()
                 .context("the pull answer has no `html_url`")?
@@ -573,12 +582,7 @@ impl Gh {
                 &format!("/pulls/{number}/requested_reviewers"),
                 &json!({"reviewers": reviewers}),
             )
-            .map_err(|e| {
-                self.what(
-                    &format!("request reviews on pull request #{number}"),
-                    e,
-                )
-            })?;
+            .map_err(|e| self.what(&format!("request reviews on pull request #{number}"), e))?;
         }
         Ok(())
     }

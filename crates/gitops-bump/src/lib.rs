@@ -50,13 +50,14 @@ mod digest;
 mod edit;
 mod error;
 pub mod git;
-mod keypath;
 pub mod github;
+mod keypath;
 mod modes;
 pub mod pr;
 mod semantic;
 mod yaml;
 
+pub use action::{SPEC, run};
 pub use digest::{Digest, DigestError};
 pub use edit::{
     Edit, Edited, FileChange, Target, ValueChange, apply_edits, get_value, set_digest, set_value,
@@ -64,7 +65,6 @@ pub use edit::{
 };
 pub use error::{Error, Result};
 pub use keypath::{KeyPath, KeyPathError};
-pub use action::{SPEC, run};
 pub use modes::{
     Layout, Operation, Outcome, Version, local, plan_bump, plan_promote, plan_rollback,
 };

@@ -166,9 +166,9 @@ pub fn render(template: &str, ctx: &Context) -> String {
         out.push_str(&rest[..start]);
         let tail = &rest[start..];
         for (key, value) in &pairs {
-            if tail.starts_with(key) {
+            if let Some(after) = tail.strip_prefix(key) {
                 out.push_str(value);
-                rest = &tail[key.len()..];
+                rest = after;
                 continue 'outer;
             }
         }
@@ -248,7 +248,10 @@ mod tests {
     #[test]
     fn branch_and_trailer_are_predictable() {
         let c = ctx();
-        assert_eq!(branch_name(&c), "bitvault/gitops-bump/prod/ghcr.io-acme-web");
+        assert_eq!(
+            branch_name(&c),
+            "bitvault/gitops-bump/prod/ghcr.io-acme-web"
+        );
         assert_eq!(trailer(&c), "Bitvault-Gitops-Bump: prod/ghcr.io-acme-web");
         let msg = commit_message(&c, "t");
         assert!(has_trailer(&msg), "{msg}");
@@ -266,7 +269,10 @@ mod tests {
         let mut b = a.clone();
         b.images.reverse();
         assert_eq!(branch_name(&a), branch_name(&b));
-        assert_eq!(branch_name(&a), "bitvault/gitops-bump/prod/api+ghcr.io-acme-web");
+        assert_eq!(
+            branch_name(&a),
+            "bitvault/gitops-bump/prod/api+ghcr.io-acme-web"
+        );
     }
 
     #[test]
@@ -286,7 +292,11 @@ mod tests {
     fn body_lists_images_run_and_verification() {
         let b = body(Some("Deploy {image}."), &ctx());
         assert!(b.starts_with("Deploy ghcr.io/acme/web.\n\n"), "{b}");
-        assert!(b.contains(&format!("| `ghcr.io/acme/web` | `{}` | `{}` |", d('a'), d('b'))));
+        assert!(b.contains(&format!(
+            "| `ghcr.io/acme/web` | `{}` | `{}` |",
+            d('a'),
+            d('b')
+        )));
         assert!(b.contains("- workflow run: https://github.com/acme/app/actions/runs/7"));
         assert!(b.contains("- source commit: abc123"));
         assert!(b.contains("- verification: not required"));

@@ -97,12 +97,19 @@ fn path_bump_changes_exactly_the_digest_and_sets_diff() {
             d('b')
         )
     );
-    assert!(s.summary_text().contains(&format!("```diff\n{diff}```")), "{}", s.summary_text());
+    assert!(
+        s.summary_text().contains(&format!("```diff\n{diff}```")),
+        "{}",
+        s.summary_text()
+    );
     // `git diff` agrees: one line out, one line in.
     let stat = git(dir.path(), &["diff", "--numstat"]);
     assert_eq!(stat.trim(), "1\t1\tenvs/prod/values.yaml");
     // Nothing committed.
-    assert_eq!(git(dir.path(), &["rev-list", "--count", "HEAD"]).trim(), "1");
+    assert_eq!(
+        git(dir.path(), &["rev-list", "--count", "HEAD"]).trim(),
+        "1"
+    );
 
     // Again: nothing to do.
     let mut again = step(&[

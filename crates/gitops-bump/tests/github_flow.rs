@@ -88,15 +88,29 @@ fn create_then_update_then_nothing() {
     let gh = double(&d('a'), &d('a'));
     let main_before = rev(&gh, "main");
 
-    let mut s = step(&gh, &[("digest", &d('b')), ("labels", "gitops, prod"), ("reviewers", "octocat")]);
+    let mut s = step(
+        &gh,
+        &[
+            ("digest", &d('b')),
+            ("labels", "gitops, prod"),
+            ("reviewers", "octocat"),
+        ],
+    );
     run(&mut s).unwrap();
     assert_eq!(out(&s, "operation"), "created");
     assert_eq!(out(&s, "branch"), BRANCH);
     assert_eq!(show(&gh, BRANCH, PROD), values(&d('b'), &d('0')));
-    assert_eq!(rev(&gh, "main"), main_before, "the base branch is not touched");
+    assert_eq!(
+        rev(&gh, "main"),
+        main_before,
+        "the base branch is not touched"
+    );
     assert_eq!(rev(&gh, BRANCH), out(&s, "commit-sha"));
     let message = gh.git(OWNER, REPO, &["log", "-1", "--format=%B", BRANCH]);
-    assert!(message.contains("Bitvault-Gitops-Bump: prod/web"), "{message}");
+    assert!(
+        message.contains("Bitvault-Gitops-Bump: prod/web"),
+        "{message}"
+    );
     let pulls = gh.pulls(OWNER, REPO);
     assert_eq!(pulls.len(), 1);
     let pr = &pulls[0];
@@ -104,8 +118,14 @@ fn create_then_update_then_nothing() {
     assert_eq!(out(&s, "pull-request-url"), pr.html_url);
     assert_eq!(pr.title, "bump web in prod to bbbbbbbbbbbb");
     let body = pr.body.clone().unwrap_or_default();
-    assert!(body.contains(&format!("| `web` | `{}` | `{}` |", d('a'), d('b'))), "{body}");
-    assert!(body.contains("https://github.com/acme/app/actions/runs/4242"), "{body}");
+    assert!(
+        body.contains(&format!("| `web` | `{}` | `{}` |", d('a'), d('b'))),
+        "{body}"
+    );
+    assert!(
+        body.contains("https://github.com/acme/app/actions/runs/4242"),
+        "{body}"
+    );
     assert!(body.contains("0123abcd"), "{body}");
     assert!(body.contains("verification: not checked"), "{body}");
     assert_eq!(pr.labels, vec!["gitops", "prod"]);
@@ -116,11 +136,23 @@ fn create_then_update_then_nothing() {
     run(&mut s).unwrap();
     assert_eq!(out(&s, "operation"), "updated");
     assert_eq!(out(&s, "pull-request-number"), pr.number.to_string());
-    assert_eq!(gh.pulls(OWNER, REPO).len(), 1, "never a second pull request");
-    assert_eq!(gh.pulls(OWNER, REPO)[0].title, "bump web in prod to cccccccccccc");
+    assert_eq!(
+        gh.pulls(OWNER, REPO).len(),
+        1,
+        "never a second pull request"
+    );
+    assert_eq!(
+        gh.pulls(OWNER, REPO)[0].title,
+        "bump web in prod to cccccccccccc"
+    );
     assert_eq!(show(&gh, BRANCH, PROD), values(&d('c'), &d('0')));
     assert_eq!(
-        gh.git(OWNER, REPO, &["rev-list", "--count", &format!("main..{BRANCH}")]).trim(),
+        gh.git(
+            OWNER,
+            REPO,
+            &["rev-list", "--count", &format!("main..{BRANCH}")]
+        )
+        .trim(),
         "2"
     );
 
@@ -166,7 +198,14 @@ fn concurrent_bumps_of_different_images_both_land() {
             run(&mut s).map(|_| out(&s, "operation").to_string())
         });
         let api = scope.spawn(|| {
-            let mut s = step(&gh, &[("digest", &d('c')), ("image", "api"), ("key-path", "api.digest")]);
+            let mut s = step(
+                &gh,
+                &[
+                    ("digest", &d('c')),
+                    ("image", "api"),
+                    ("key-path", "api.digest"),
+                ],
+            );
             run(&mut s).map(|_| out(&s, "operation").to_string())
         });
         assert_eq!(web.join().unwrap().unwrap(), "created");
@@ -212,14 +251,15 @@ fn rollback_to_the_previous_digest() {
     let gh = double(&d('a'), &d('a'));
     let mut s = step(&gh, &[("digest", &d('b'))]);
     run(&mut s).unwrap();
-    // Merge: fast-forward main to the pull request branch.
+    // Merge: fast-forward main to the pull request branch (the double keeps the pull
+    // request open, so the rollback reuses it).
     let head = rev(&gh, BRANCH);
     gh.git(OWNER, REPO, &["update-ref", "refs/heads/main", &head]);
-    gh.git(OWNER, REPO, &["update-ref", "-d", &format!("refs/heads/{BRANCH}")]);
 
     let mut s = step(&gh, &[("mode", "rollback")]);
     run(&mut s).unwrap();
-    assert_eq!(out(&s, "operation"), "created");
+    assert_eq!(out(&s, "operation"), "updated");
+    assert_eq!(show(&gh, "main", PROD), values(&d('b'), &d('0')));
     assert_eq!(show(&gh, BRANCH, PROD), values(&d('a'), &d('0')));
     assert!(gh.request_count("repos/list-commits") >= 1);
     gh.assert_no_violations();
@@ -257,7 +297,11 @@ fn a_branch_with_foreign_commits_is_not_overwritten() {
         )
         .trim()
         .to_string();
-    gh.git(OWNER, REPO, &["update-ref", &format!("refs/heads/{BRANCH}"), &foreign]);
+    gh.git(
+        OWNER,
+        REPO,
+        &["update-ref", &format!("refs/heads/{BRANCH}"), &foreign],
+    );
     let mut s = step(&gh, &[("digest", &d('b'))]);
     let err = format!("{:#}", run(&mut s).unwrap_err());
     assert!(err.contains("gitops-bump did not make"), "{err}");

@@ -1,3 +1,228 @@
-//! The path-filter action.
+//! The path-filter action: which named groups of files a push or pull
+//! request changed. A drop-in for dorny/paths-filter v3 (same inputs, same
+//! outputs, same glob meaning), git-first and much faster.
+//!
+//! ```
+//! use bitvault_path_filter::filter::{ChangedFile, FilterSet, Mode};
+//! use bitvault_path_filter::report;
+//! use bitvault_path_filter::list::ListFormat;
+//!
+//! let (filters, _warnings) = FilterSet::parse("docs: 'docs/**'\nsrc: ['src/**', '*.rs']", Mode::Some).unwrap();
+//! let files = [ChangedFile::new("docs/a b.md", "modified")];
+//! let outputs = report::outputs(&filters, &files, &filters.matches(&files), ListFormat::Shell);
+//! assert_eq!(outputs[0], ("docs".to_string(), "true".to_string()));
+//! assert_eq!(outputs[2], ("docs_files".to_string(), "'docs/a b.md'".to_string()));
+//! assert_eq!(outputs.last().unwrap(), &("changes".to_string(), "[\"docs\"]".to_string()));
+//! ```
+//!
+//! Layers: [`glob`] (picomatch-compatible globs), [`filter`] (the filters
+//! YAML), [`list`] (list formats), [`plan`] (what to compare: pure),
+//! [`git`] / [`api`] / [`changes`] (effects), [`report`] (outputs and the
+//! step summary), and [`run`], which ties them together.
 
+pub mod api;
+pub mod changes;
+pub mod filter;
+pub mod git;
 pub mod glob;
+pub mod list;
+pub mod plan;
+pub mod report;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use bitvault_runner::{ActionSpec, InputSpec, OutputSpec, Step, command};
+
+use changes::{ApiAccess, ChangesFrom};
+use filter::FilterSet;
+use git::Git;
+use list::ListFormat;
+
+/// The inputs and outputs of `bitvault path-filter`.
+pub static SPEC: ActionSpec = ActionSpec {
+    name: "path-filter",
+    description: "Tells which named groups of files a push or pull request changed (a fast, git-first drop-in for dorny/paths-filter v3).",
+    inputs: &[
+        InputSpec::required(
+            "filters",
+            "Filters as YAML (a map of filter name to glob patterns; optional change types such as `added|modified: 'src/**'`), or the path of a YAML file holding them, relative to `working-directory`.",
+        ),
+        InputSpec::optional(
+            "token",
+            "GitHub token, used only to list a pull request's files through the REST API when git cannot (no checkout, or `changes-from: api`). In action.yml it defaults to `${{ github.token }}`.",
+        )
+        .secret(),
+        InputSpec::optional(
+            "working-directory",
+            "Directory of the git work tree, relative to GITHUB_WORKSPACE.",
+        ),
+        InputSpec::optional(
+            "ref",
+            "Commit, branch or tag whose changes are detected (default: the commit being built). Ignored on pull request events.",
+        ),
+        InputSpec::optional(
+            "base",
+            "Commit, branch or tag to compare with. `HEAD` means uncommitted changes. A branch other than the one built means changes since the merge-base with it. Ignored on pull request events.",
+        ),
+        InputSpec::with_default(
+            "list-files",
+            "List the matching files in `<filter>_files`: `none`, `csv`, `json`, `shell` (quoted for a shell) or `escape` (backslash-escaped for a shell).",
+            "none",
+        ),
+        InputSpec::with_default(
+            "initial-fetch-depth",
+            "Commits fetched first when a shallow clone lacks the history needed; doubled on each further fetch until the merge-base is found.",
+            "100",
+        ),
+        InputSpec::with_default(
+            "predicate-quantifier",
+            "`some`: a file matches a filter when any pattern matches. `every`: when all patterns match (use this for `!` exclusions, or `ordered`).",
+            "some",
+        ),
+        InputSpec::with_default(
+            "ordered",
+            "`true`: a filter's patterns apply in order, like .gitignore and `on.push.paths`: a later `!pattern` removes files earlier patterns matched, a later pattern adds them back.",
+            "false",
+        ),
+        InputSpec::with_default(
+            "changes-from",
+            "Where a pull request's changed files come from: `auto` (git when the repository is checked out, else the REST API), `git` or `api` (at most 3000 files).",
+            "auto",
+        ),
+    ],
+    outputs: &[
+        OutputSpec::new(
+            "changes",
+            "JSON array of the names of the filters that matched at least one changed file (not set if a filter is named `changes`).",
+        ),
+        OutputSpec::new(
+            "files-path",
+            "When `list-files` is not `none`: path of a JSON file mapping each filter name to its matching files (for lists too big for job outputs).",
+        ),
+    ],
+    dynamic_outputs: &[
+        OutputSpec::new("<filter>", "`true` if any changed file matches the filter, else `false`."),
+        OutputSpec::new("<filter>_count", "How many changed files match the filter."),
+        OutputSpec::new(
+            "<filter>_files",
+            "The matching files in the `list-files` format (only when `list-files` is not `none`).",
+        ),
+    ],
+    permissions: &[],
+};
+
+/// dorny's test: a value with no newline and no `:` is a file path.
+fn is_path_input(text: &str) -> bool {
+    !(text.contains('\n') || text.contains(':'))
+}
+
+fn working_dir(step: &Step) -> PathBuf {
+    let workspace = step
+        .env
+        .path("GITHUB_WORKSPACE")
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."));
+    match step.inputs.get("working-directory") {
+        Some(wd) => workspace.join(wd),
+        None => workspace,
+    }
+}
+
+fn read_filters(dir: &Path, input: &str) -> Result<String> {
+    if !is_path_input(input) {
+        return Ok(input.to_string());
+    }
+    let path = dir.join(input);
+    if !path.exists() {
+        bail!(
+            "the filters file {} does not exist (the `filters` input is read as a file path because it has no `:` or newline)",
+            path.display()
+        );
+    }
+    if !path.is_file() {
+        bail!("the filters path {} is not a file", path.display());
+    }
+    std::fs::read_to_string(&path).with_context(|| format!("cannot read the filters file {}", path.display()))
+}
+
+/// Runs the action: reads inputs, finds the changed files, matches the
+/// filters, sets outputs and the step summary.
+pub fn run(step: &mut Step) -> Result<()> {
+    let dir = working_dir(step);
+    let format = {
+        let v = step.inputs.get("list-files").unwrap_or("none");
+        ListFormat::parse(v).with_context(|| {
+            format!("input `list-files` must be one of {}, got {v:?}", ListFormat::NAMES.join(", "))
+        })?
+    };
+    let quantifier = step.inputs.get("predicate-quantifier").unwrap_or("some").to_string();
+    let ordered = step.inputs.bool("ordered")?;
+    let mode = filter::mode_from_inputs(&quantifier, ordered)?;
+    // dorny falls back to 10 on a value that is not a number; we say so.
+    let depth = step.inputs.u64_opt("initial-fetch-depth")?.unwrap_or(100).max(1);
+    let from = {
+        let v = step.inputs.get("changes-from").unwrap_or("auto");
+        ChangesFrom::parse(v).with_context(|| format!("input `changes-from` must be `auto`, `git` or `api`, got {v:?}"))?
+    };
+
+    let yaml = read_filters(&dir, step.inputs.required("filters")?)?;
+    let (filters, warnings) = FilterSet::parse(&yaml, mode)?;
+    for w in &warnings {
+        command::warning(w);
+    }
+
+    let payload = step.env.event_payload()?;
+    let event = step.env.event_name().unwrap_or("").to_string();
+    let cx = plan::Context {
+        event: &event,
+        payload: payload.as_ref(),
+        base: step.inputs.get("base"),
+        head: step.inputs.get("ref"),
+        github_ref: step.env.non_empty("GITHUB_REF"),
+        github_sha: step.env.non_empty("GITHUB_SHA"),
+    };
+    let (the_plan, notes) = plan::plan(&cx)?;
+    for n in &notes {
+        command::info(n);
+    }
+    let repo = step
+        .env
+        .non_empty("GITHUB_REPOSITORY")
+        .map(str::to_string)
+        .or_else(|| {
+            payload
+                .as_ref()
+                .and_then(|p| p.pointer("/repository/full_name"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        });
+    let api = ApiAccess {
+        url: step.env.api_url(),
+        repo: repo.as_deref(),
+        token: step.inputs.get("token"),
+    };
+    let git = Git::new(&dir);
+    let found = changes::detect(&the_plan, &git, from, &api, depth)?;
+    command::info(&format!("Detected {} changed files ({})", found.files.len(), found.compared));
+
+    let matched = filters.matches(&found.files);
+    report::log_results(&filters, &found.files, &matched);
+    let outputs = report::outputs(&filters, &found.files, &matched, format);
+    let total: usize = outputs.iter().map(|(k, v)| k.len() + v.len()).sum();
+    for (k, v) in outputs {
+        step.set_output(k, v);
+    }
+    if format != ListFormat::None {
+        let path = report::write_files_json(&step.env, &filters, &found.files, &matched)?;
+        let shown = path.display().to_string();
+        if total > bitvault_runner::JOB_OUTPUTS_LIMIT {
+            command::warning(&format!(
+                "the `_files` outputs total {total} bytes, over the 1 MiB GitHub allows for a job's outputs: read the lists from the file in the `files-path` output ({shown}) instead"
+            ));
+        }
+        step.set_output("files-path", shown);
+    }
+    step.summary(&report::summary(&filters, &matched, &found));
+    Ok(())
+}

@@ -24,6 +24,13 @@
 //! # Ok::<(), bitvault_sign_keyless::verify::VerifyError>(())
 //! ```
 
+mod action;
 mod crypto;
+pub mod oci;
+pub mod provenance;
 pub mod sign;
 pub mod verify;
+mod verify_action;
+
+pub use action::{SIGN_SPEC, run_sign};
+pub use verify_action::{VERIFY_SPEC, run_verify};

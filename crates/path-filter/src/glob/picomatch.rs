@@ -1193,10 +1193,15 @@ mod tests {
     // (picomatch 2.3.1), without the outer `^(?:` `)$`.
     #[test]
     fn matches_picomatch_sources() {
-        assert_eq!(plain("src/**"), "src(?:\\/(?:(?:(?!(?:^|\\/)\\.{1,2}(?:\\/|$)).)*?)|$)");
+        assert_eq!(
+            plain("src/**"),
+            "src(?:\\/(?!\\.{1,2}(?:\\/|$))(?:(?:(?!(?:^|\\/)\\.{1,2}(?:\\/|$)).)*?)|$)"
+        );
         assert_eq!(plain("*.js"), "(?!(?:^|\\/)\\.{1,2}(?:\\/|$))(?=.)[^/]*?\\.js\\/?");
         assert_eq!(plain("a/{b,c}/d"), "a\\/(b|c)\\/d");
         assert_eq!(plain("a.txt"), "^(?:a\\.txt)$");
-        assert_eq!(plain("[abc]"), "(?:\\[abc\\]|[abc])");
+        assert_eq!(plain("[abc]"), "(?:\\[abc\\]|[abc])\\/?");
+        assert_eq!(plain("file{1..3}.txt"), "file[1-3]\\.txt");
+        assert_eq!(plain("!(*.md)"), "(?=.)(?:(?!(?:[^/]*?\\.md)$))[^/]*?");
     }
 }

@@ -60,6 +60,17 @@ pub fn verify_file_cli(args: &VerifyArgs) -> Result<VerifiedBundle, VerifyError>
     }
 }
 
+/// The keyless policy these options ask for (identity, issuer, claims),
+/// for callers that find the bundles themselves (`bitvault verify` on an image).
+pub fn keyless_policy(args: &VerifyArgs) -> Result<VerifyPolicy, VerifyError> {
+    match Plan::from_args(args)? {
+        Plan::Keyless(policy) => Ok(policy),
+        Plan::Key(_) => Err(VerifyError::Usage(
+            "--key verifies a file's bundle; image signatures are keyless: pass --certificate-identity and --certificate-oidc-issuer".into(),
+        )),
+    }
+}
+
 enum Plan<'a> {
     Key(&'a Path),
     Keyless(VerifyPolicy),

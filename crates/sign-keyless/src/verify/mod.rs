@@ -41,7 +41,7 @@ use sigstore_verify::{
     PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult, Verifier,
 };
 
-pub use cli::{VerifyArgs, verify_file_cli};
+pub use cli::{VerifyArgs, keyless_policy, verify_file_cli};
 pub use policy::{CertificateIdentity, IdentityMatch, VerifyPolicy};
 pub use trust::{
     CLIENT_TRUST_CONFIG_MEDIA_TYPE, ClientTrustConfig, PRODUCTION_TRUSTED_ROOT_JSON,

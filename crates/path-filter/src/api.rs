@@ -1,0 +1,119 @@
+//! A pull request's files from the GitHub REST API, for runs without a
+//! usable checkout. Never silently short: the API lists at most 3000 files.
+
+use anyhow::{Context as _, Result, bail};
+use bitvault_runner::command;
+use serde::Deserialize;
+
+use crate::filter::ChangedFile;
+
+/// The most files `GET /repos/{o}/{r}/pulls/{n}/files` returns.
+pub const API_FILE_LIMIT: u64 = 3000;
+
+#[derive(Debug, Deserialize)]
+struct Row {
+    filename: String,
+    status: String,
+    previous_filename: Option<String>,
+}
+
+/// Turns API rows into changed files as dorny does: `removed` is
+/// `deleted`; a rename is the new name added and the old name deleted.
+fn rows_to_files(rows: Vec<Row>, out: &mut Vec<ChangedFile>) {
+    for r in rows {
+        match r.status.as_str() {
+            "renamed" => {
+                out.push(ChangedFile::new(r.filename, "added"));
+                if let Some(prev) = r.previous_filename {
+                    out.push(ChangedFile::new(prev, "deleted"));
+                }
+            }
+            "removed" => out.push(ChangedFile::new(r.filename, "deleted")),
+            other => {
+                let s = other.to_string();
+                out.push(ChangedFile::new(r.filename, s));
+            }
+        }
+    }
+}
+
+/// Lists the files of pull request `number` in `repo` (`owner/name`).
+pub fn pull_request_files(
+    api_url: &str,
+    repo: &str,
+    number: u64,
+    token: &str,
+    changed_files: Option<u64>,
+) -> Result<Vec<ChangedFile>> {
+    if let Some(n) = changed_files.filter(|n| *n > API_FILE_LIMIT) {
+        bail!(
+            "pull request #{number} changes {n} files but the GitHub API lists at most {API_FILE_LIMIT}: check the repository out (actions/checkout) so path-filter can use git, and leave `changes-from` at `auto` or set it to `git`"
+        );
+    }
+    let _g = command::group(&format!("Fetching the files of pull request #{number} from the GitHub API"));
+    let mut files = Vec::new();
+    let mut rows_seen: u64 = 0;
+    for page in 1.. {
+        let url = format!("{}/repos/{repo}/pulls/{number}/files?per_page=100&page={page}", api_url.trim_end_matches('/'));
+        let mut resp = ureq::get(&url)
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28")
+            .header("User-Agent", "bitvault-path-filter")
+            .call()
+            .map_err(|e| match e {
+                ureq::Error::StatusCode(code) => anyhow::anyhow!(
+                    "the GitHub API answered HTTP {code} for the files of pull request #{number}; check that the token can read pull requests (`permissions: pull-requests: read`)"
+                ),
+                other => anyhow::anyhow!("cannot reach the GitHub API at {api_url}: {other}"),
+            })?;
+        let rows: Vec<Row> = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_json()
+            .context("the GitHub API's list of pull request files is not the JSON expected")?;
+        let n = rows.len() as u64;
+        command::info(&format!("received {n} files (page {page})"));
+        rows_seen += n;
+        rows_to_files(rows, &mut files);
+        if n < 100 {
+            break;
+        }
+    }
+    if rows_seen >= API_FILE_LIMIT {
+        bail!(
+            "the GitHub API stopped at {API_FILE_LIMIT} files for pull request #{number}, so the list may be incomplete: check the repository out (actions/checkout) so path-filter can use git"
+        );
+    }
+    if let Some(n) = changed_files.filter(|n| *n != rows_seen) {
+        command::warning(&format!(
+            "the event says pull request #{number} changes {n} files but the GitHub API listed {rows_seen}; the pull request may have changed since the event was sent"
+        ));
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_rows_like_dorny() {
+        let rows: Vec<Row> = serde_json::from_str(
+            r#"[{"filename":"a","status":"added"},{"filename":"b","status":"removed"},
+                {"filename":"new","status":"renamed","previous_filename":"old"},{"filename":"c","status":"modified"}]"#,
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        rows_to_files(rows, &mut out);
+        let got: Vec<(&str, &str)> = out.iter().map(|f| (f.path.as_str(), f.status.as_str())).collect();
+        assert_eq!(got, [("a", "added"), ("b", "deleted"), ("new", "added"), ("old", "deleted"), ("c", "modified")]);
+    }
+
+    #[test]
+    fn refuses_more_than_the_api_can_list() {
+        let err = pull_request_files("http://127.0.0.1:9", "o/r", 1, "t", Some(3001)).unwrap_err();
+        assert!(err.to_string().contains("at most 3000"), "{err}");
+    }
+}

@@ -1,0 +1,264 @@
+//! `run()` end to end on real git repositories in temporary directories.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bitvault_path_filter::{SPEC, run};
+use bitvault_runner::{Env, Step};
+use serde_json::{Value, json};
+
+const ZERO: &str = "0000000000000000000000000000000000000000";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@e", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn write(dir: &Path, path: &str, text: &str) {
+    let p = dir.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// Writes files and commits them; returns the commit.
+fn commit(dir: &Path, files: &[(&str, &str)], msg: &str) -> String {
+    for (p, t) in files {
+        write(dir, p, t);
+    }
+    git(dir, &["add", "-A", "--", "."]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", msg]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+fn init(dir: &Path) {
+    git(dir, &["init", "-q"]);
+}
+
+const FILTERS: &str = "src: 'src/**'\ndocs: ['docs/**', '**/*.md']\nadded_rs:\n  - added: '**/*.rs'\nnothing: 'nope/**'\n";
+
+struct Run {
+    outputs: BTreeMap<String, String>,
+    summary: String,
+}
+
+fn run_action(dir: &Path, event: &str, payload: Value, inputs: &[(&str, &str)], sha: Option<&str>) -> anyhow::Result<Run> {
+    let tmp = tempfile::tempdir().unwrap();
+    let event_path = tmp.path().join("event.json");
+    std::fs::write(&event_path, payload.to_string()).unwrap();
+    let mut env = vec![
+        ("GITHUB_EVENT_NAME".to_string(), event.to_string()),
+        ("GITHUB_EVENT_PATH".to_string(), event_path.display().to_string()),
+        ("GITHUB_WORKSPACE".to_string(), dir.display().to_string()),
+        ("RUNNER_TEMP".to_string(), tmp.path().display().to_string()),
+        ("GITHUB_REPOSITORY".to_string(), "o/r".to_string()),
+    ];
+    if let Some(r) = payload.get("ref").and_then(Value::as_str) {
+        env.push(("GITHUB_REF".into(), r.into()));
+    }
+    if let Some(s) = sha {
+        env.push(("GITHUB_SHA".into(), s.into()));
+    }
+    let mut flags = BTreeMap::new();
+    flags.insert("filters".to_string(), FILTERS.to_string());
+    for (k, v) in inputs {
+        flags.insert(k.to_string(), v.to_string());
+    }
+    let mut step = Step::new(&SPEC, &flags, Env::from_pairs(env)).unwrap();
+    run(&mut step)?;
+    Ok(Run {
+        outputs: step.outputs().iter().cloned().collect(),
+        summary: step.summary_text().to_string(),
+    })
+}
+
+fn out<'a>(r: &'a Run, k: &str) -> &'a str {
+    r.outputs.get(k).map(String::as_str).unwrap_or_else(|| panic!("no output {k}: {:?}", r.outputs))
+}
+
+fn base_repo() -> (tempfile::TempDir, String) {
+    let t = tempfile::tempdir().unwrap();
+    init(t.path());
+    let c1 = commit(t.path(), &[("src/a.rs", "1"), ("README.md", "r"), ("other/x", "x")], "c1");
+    (t, c1)
+}
+
+#[test]
+fn push_before_after() {
+    let (t, c1) = base_repo();
+    let d = t.path();
+    let c2 = commit(d, &[("src/a.rs", "2"), ("src/new.rs", "n"), ("docs/x.txt", "d")], "c2");
+    let p = json!({"ref": "refs/heads/main", "before": c1, "after": c2, "repository": {"default_branch": "main"}});
+    let r = run_action(d, "push", p, &[("list-files", "json")], Some(&c2)).unwrap();
+    assert_eq!(out(&r, "src"), "true");
+    assert_eq!(out(&r, "src_count"), "2");
+    assert_eq!(out(&r, "src_files"), r#"["src/a.rs","src/new.rs"]"#);
+    assert_eq!(out(&r, "docs_files"), r#"["docs/x.txt"]"#);
+    assert_eq!(out(&r, "added_rs_files"), r#"["src/new.rs"]"#);
+    assert_eq!(out(&r, "nothing"), "false");
+    assert_eq!(out(&r, "changes"), r#"["src","docs","added_rs"]"#);
+    let files: Value = serde_json::from_str(&std::fs::read_to_string(out(&r, "files-path")).unwrap_or_else(|_| "{}".into())).unwrap_or(json!({}));
+    // The temp dir is gone once run_action returns; the path is still reported.
+    assert!(out(&r, "files-path").ends_with(".json"), "{files}");
+    assert!(r.summary.contains("| src | **yes** | 2 |"), "{}", r.summary);
+}
+
+#[test]
+fn push_of_a_new_branch_uses_the_merge_base_with_the_default_branch() {
+    let (t, c1) = base_repo();
+    let d = t.path();
+    let _main2 = commit(d, &[("docs/main-only.md", "m")], "main moves on");
+    git(d, &["checkout", "-q", "-b", "feat", &c1]);
+    let f1 = commit(d, &[("src/feat.rs", "f")], "feat");
+    let p = json!({"ref": "refs/heads/feat", "before": ZERO, "after": f1, "repository": {"default_branch": "main"}});
+    let r = run_action(d, "push", p, &[("list-files", "csv")], Some(&f1)).unwrap();
+    assert_eq!(out(&r, "src_files"), "src/feat.rs");
+    assert_eq!(out(&r, "docs"), "false", "main's own changes are not the branch's");
+}
+
+#[test]
+fn force_push_compares_with_the_merge_base() {
+    let (t, c1) = base_repo();
+    let d = t.path();
+    let old = commit(d, &[("docs/old.md", "o")], "old tip");
+    git(d, &["reset", "-q", "--hard", &c1]);
+    let new = commit(d, &[("src/b.rs", "b")], "rewritten");
+    let p = json!({"ref": "refs/heads/main", "before": old, "after": new, "repository": {"default_branch": "main"}, "forced": true});
+    let r = run_action(d, "push", p, &[("list-files", "shell")], Some(&new)).unwrap();
+    assert_eq!(out(&r, "src_files"), "src/b.rs");
+    assert_eq!(out(&r, "docs"), "false");
+    assert!(r.summary.contains("force push"), "{}", r.summary);
+}
+
+#[test]
+fn pull_request_and_merge_group() {
+    let (t, c1) = base_repo();
+    let d = t.path();
+    let main2 = commit(d, &[("docs/main.md", "m")], "main");
+    git(d, &["checkout", "-q", "-b", "feat", &c1]);
+    let head = commit(d, &[("src/pr.rs", "p"), ("README.md", "changed")], "pr");
+    for event in ["pull_request", "pull_request_target"] {
+        let p = json!({"pull_request": {"number": 5, "base": {"sha": main2}, "head": {"sha": head}, "changed_files": 2}});
+        let r = run_action(d, event, p, &[("list-files", "escape")], Some(&main2)).unwrap();
+        assert_eq!(out(&r, "src_files"), "src/pr.rs");
+        assert_eq!(out(&r, "docs_files"), "README.md");
+        assert_eq!(out(&r, "changes"), r#"["src","docs","added_rs"]"#);
+    }
+    let p = json!({"merge_group": {"base_sha": main2, "head_sha": head}});
+    let r = run_action(d, "merge_group", p, &[], Some(&head)).unwrap();
+    assert_eq!(out(&r, "src_count"), "1");
+    assert_eq!(out(&r, "docs_count"), "1");
+}
+
+#[test]
+fn uncommitted_changes_with_base_head() {
+    let (t, _) = base_repo();
+    let d = t.path();
+    write(d, "src/a.rs", "edited");
+    write(d, "docs/staged.md", "s");
+    git(d, &["add", "docs/staged.md"]);
+    write(d, "src/untracked.rs", "u");
+    write(d, ".gitignore", "ignored.rs\n");
+    write(d, "ignored.rs", "i");
+    let r = run_action(d, "workflow_dispatch", json!({}), &[("base", "HEAD"), ("list-files", "json")], None).unwrap();
+    assert_eq!(out(&r, "src_files"), r#"["src/a.rs","src/untracked.rs"]"#);
+    assert_eq!(out(&r, "docs_files"), r#"["docs/staged.md"]"#);
+    assert_eq!(out(&r, "added_rs_files"), r#"["src/untracked.rs"]"#);
+}
+
+#[test]
+fn weird_file_names_survive() {
+    let (t, c1) = base_repo();
+    let d = t.path();
+    let names = ["src/a b.rs", "src/quo\"te's.rs", "src/new\nline.rs", "src/ünïcødé.rs", "src/-dash.rs", "src/tab\there.rs"];
+    let files: Vec<(&str, &str)> = names.iter().map(|n| (*n, "x")).collect();
+    let c2 = commit(d, &files, "weird");
+    let p = json!({"ref": "refs/heads/main", "before": c1, "after": c2, "repository": {"default_branch": "main"}});
+    let r = run_action(d, "push", p.clone(), &[("list-files", "json")], Some(&c2)).unwrap();
+    let mut got: Vec<String> = serde_json::from_str(out(&r, "src_files")).unwrap();
+    got.sort();
+    // As in picomatch (so in dorny), `**` never crosses a line break: the
+    // name with a newline is not under `src/**`. A `*` does match it.
+    let mut want: Vec<String> = names.iter().filter(|n| !n.contains('\n')).map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want);
+    let filters = "nl: 'src/new*'\nall: 'src/*'\n";
+    let r = run_action(d, "push", p, &[("list-files", "shell"), ("filters", filters)], Some(&c2)).unwrap();
+    assert_eq!(out(&r, "nl_files"), "'src/new\nline.rs'");
+    let all = out(&r, "all_files");
+    assert!(all.contains("src/-dash.rs") && all.contains("'src/a b.rs'") && all.contains("'src/ünïcødé.rs'"), "{all}");
+    assert!(all.contains(r#"'src/quo"te'\'s.rs"#), "{all}");
+    assert_eq!(out(&r, "all_count"), "6");
+}
+
+#[test]
+fn last_commit_on_other_events_and_clear_errors() {
+    let (t, _) = base_repo();
+    let d = t.path();
+    let c2 = commit(d, &[("docs/x.md", "x")], "c2");
+    let p = json!({"ref": "refs/heads/main", "repository": {"default_branch": "main"}});
+    let r = run_action(d, "workflow_dispatch", p, &[], Some(&c2)).unwrap();
+    assert_eq!(out(&r, "docs_count"), "1");
+    assert_eq!(out(&r, "src"), "false");
+
+    let not_repo = tempfile::tempdir().unwrap();
+    let p = json!({"ref": "refs/heads/main", "before": c2, "after": c2, "repository": {"default_branch": "main"}});
+    let err = run_action(not_repo.path(), "push", p, &[], Some(&c2)).err().unwrap();
+    assert!(format!("{err:#}").contains("not a git work tree"), "{err:#}");
+    let err = run_action(d, "push", json!({}), &[("list-files", "yaml")], None).err().unwrap();
+    assert!(format!("{err:#}").contains("list-files"), "{err:#}");
+}
+
+fn clone_shallow(origin: &Path, branch: &str) -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let dest = t.path().join("clone");
+    let url = format!("file://{}", origin.display());
+    let out = Command::new("git")
+        .args(["clone", "-q", "--depth", "1", "--branch", branch, &url])
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (t, dest)
+}
+
+#[test]
+fn shallow_clone_is_deepened_until_the_merge_base() {
+    let origin = tempfile::tempdir().unwrap();
+    let o = origin.path();
+    init(o);
+    let mut fork = String::new();
+    for i in 0..12 {
+        let c = commit(o, &[(&format!("other/{i}"), "x")], "main");
+        if i == 3 {
+            fork = c;
+        }
+    }
+    let main_tip = git(o, &["rev-parse", "HEAD"]);
+    git(o, &["checkout", "-q", "-b", "feat", &fork]);
+    for i in 0..9 {
+        commit(o, &[(&format!("src/f{i}.rs"), "y")], "feat");
+    }
+    let head = git(o, &["rev-parse", "HEAD"]);
+    git(o, &["checkout", "-q", "main"]);
+
+    let (_keep, clone) = clone_shallow(o, "feat");
+    assert_eq!(git(&clone, &["rev-parse", "--is-shallow-repository"]), "true");
+    let p = json!({"pull_request": {"number": 9, "base": {"sha": main_tip}, "head": {"sha": head}, "changed_files": 9}});
+    let r = run_action(&clone, "pull_request", p, &[("initial-fetch-depth", "2")], Some(&head)).unwrap();
+    assert_eq!(out(&r, "src_count"), "9");
+    assert_eq!(out(&r, "added_rs_count"), "9");
+    assert_eq!(out(&r, "docs"), "false");
+    // Branch push with a zero `before` on the shallow clone too.
+    let (_keep2, clone2) = clone_shallow(o, "feat");
+    let p = json!({"ref": "refs/heads/feat", "before": ZERO, "after": head, "repository": {"default_branch": "main"}});
+    let r = run_action(&clone2, "push", p, &[("initial-fetch-depth", "1")], Some(&head)).unwrap();
+    assert_eq!(out(&r, "src_count"), "9");
+}
