@@ -9,6 +9,8 @@
 # 2. build-matrix plan: the affected images x platforms
 # 3. build-matrix merge: two per-platform images (made with umoci, pushed by
 #    digest with skopeo) into one multi-arch index; run twice, same digest
+# 4. gitops-bump: a PR that pins that digest in the GitOps repository, on a
+#    local GitHub API double backed by a real bare git repository
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
@@ -17,12 +19,18 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 install_system_packages
 say "building bitvault"
-cargo build --locked -p bitvault >&2
+cargo build --locked -p bitvault -p bitvault-github-double >&2
 bv="$root/target/debug/bitvault"
 "$bv" --version >&2
 
 work="$(mktemp -d)"
-trap 'kill "$(cat "$work/registry/registry.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$work"' EXIT
+pids=()
+cleanup() {
+  kill "$(cat "$work/registry/registry.pid" 2>/dev/null)" 2>/dev/null || true
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 say "a sample monorepo: services/api, services/web, three commits"
 repo="$work/monorepo"
@@ -91,4 +99,38 @@ again="$("$bv" build-matrix --mode merge --image "$image" --digests "[\"$amd64\"
 [ "$again" = "$digest" ] || { echo "merge is not idempotent: $digest then $again" >&2; exit 1; }
 echo "same digest: $digest" >&2
 
-say "done: $image@$digest"
+say "a local GitHub API double with the GitOps repository bitvault/gitops"
+"$root/target/debug/bitvault-github-double" --token demo-token --repo bitvault/gitops >"$work/gh.url" 2>"$work/gh.log" &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$work/gh.url" ] && break; sleep 0.1; done
+api="$(head -n1 "$work/gh.url")"
+bare="$(sed -n 's/^repository bitvault\/gitops: //p' "$work/gh.log")"
+echo "API $api, repository $bare" >&2
+gitops="$work/gitops"
+git clone -q "$bare" "$gitops"
+mkdir -p "$gitops/envs/dev" "$gitops/envs/prod"
+cat >"$gitops/envs/dev/values.yaml" <<'YAML'
+# bitvault-api in dev
+image:
+  repository: ghcr.io/bitvault/bitvault-api
+  # set by CI: never a tag
+  digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+replicas: 1
+YAML
+git -C "$gitops" -c user.name=demo -c user.email=demo@bitvault.invalid add -A
+git -C "$gitops" -c user.name=demo -c user.email=demo@bitvault.invalid commit -qm "dev values"
+git -C "$gitops" push -q origin HEAD:main
+
+say "gitops-bump: pin $digest in dev"
+GITHUB_SERVER_URL=https://github.com GITHUB_REPOSITORY=bitvault/demo GITHUB_RUN_ID=1 GITHUB_SHA="$head" \
+  "$bv" gitops-bump --repository bitvault/gitops --environment dev --image bitvault-api \
+  --digest "$digest" --token demo-token --github-api-url "$api" | tee "$work/bump.json" | jq .
+branch="$(jq -r .branch "$work/bump.json")"
+number="$(jq -r '."pull-request-number"' "$work/bump.json")"
+say "the pull request"
+curl -fsS -H "Authorization: Bearer demo-token" "$api/repos/bitvault/gitops/pulls/$number" | jq '{number, title, state, head: .head.ref, base: .base.ref, body}'
+say "its diff"
+git -C "$bare" diff "main...$branch"
+
+say "done: $image@$digest pinned in dev by PR #$number"

@@ -29,8 +29,8 @@ pub fn action_yml(spec: &ActionSpec, layout: Layout) -> String {
     let mut y = String::new();
     let _ = writeln!(
         y,
-        "# Generated from the declaration of `{}` (crates/{}/src). Do not edit by hand:\n# change the declaration, then run `BITVAULT_BLESS=1 cargo test -p bitvault --test generated`.",
-        spec.name, spec.name
+        "# Generated from the declaration of `{}` (its SPEC in crates/). Do not edit by hand:\n# change the declaration, then run `BITVAULT_BLESS=1 cargo test -p bitvault --test generated`.",
+        spec.name
     );
     let _ = writeln!(y, "name: {}", q(&format!("bitvault {}", spec.name)));
     let _ = writeln!(y, "description: {}", q(spec.description));

@@ -32,7 +32,7 @@
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_norway::Value;
 
-use crate::glob::{Glob, GlobSet};
+use crate::glob::{Glob, GlobSet, Matches};
 
 /// The change types dorny reports (git's `A C D M R U`) plus `unknown`
 /// (git's `T` type change and `X`), which dorny leaves without a type.
@@ -85,6 +85,10 @@ pub struct FilterSet {
     filters: Vec<Filter>,
     globs: GlobSet,
     mode: Mode,
+    /// For each glob, the filters using it: only those are evaluated.
+    users: Vec<Vec<u32>>,
+    /// Filters that can match without any glob matching (`every` with no rules).
+    unconditional: Vec<u32>,
 }
 
 /// The order JavaScript gives an object's keys: integer-like keys first,
@@ -304,8 +308,30 @@ impl FilterSet {
                 }
             }
         }
+        let mut users = vec![Vec::new(); b.globs.len()];
+        let mut unconditional = Vec::new();
+        for (k, f) in filters.iter().enumerate() {
+            let k = k as u32;
+            if f.rules.is_empty() {
+                unconditional.push(k);
+            }
+            for g in f.rules.iter().flat_map(|r| r.globs.iter()) {
+                if users[*g].last() != Some(&k) {
+                    users[*g].push(k);
+                }
+            }
+        }
         let globs = GlobSet::new(b.globs);
-        Ok((FilterSet { filters, globs, mode }, b.warnings))
+        Ok((
+            FilterSet {
+                filters,
+                globs,
+                mode,
+                users,
+                unconditional,
+            },
+            b.warnings,
+        ))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -320,6 +346,11 @@ impl FilterSet {
         self.filters.is_empty()
     }
 
+    /// The compiled globs of all filters.
+    pub fn globs(&self) -> &GlobSet {
+        &self.globs
+    }
+
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -328,21 +359,35 @@ impl FilterSet {
     /// files it matches, in the order of `files`.
     pub fn matches(&self, files: &[ChangedFile]) -> Vec<Vec<usize>> {
         let mut out = vec![Vec::new(); self.filters.len()];
-        let mut hits = Vec::new();
+        let mut m = Matches::default();
+        let mut stamp = vec![usize::MAX; self.filters.len()];
+        let mut touched = Vec::new();
         for (fi, file) in files.iter().enumerate() {
-            self.globs.matches_into(&file.path, &mut hits);
-            for (k, f) in self.filters.iter().enumerate() {
-                if self.filter_matches(f, file, &hits) {
-                    out[k].push(fi);
+            self.globs.matches_into(&file.path, &mut m);
+            // A filter none of whose globs matched cannot match (except an
+            // empty `every` filter), so only the touched ones are checked.
+            touched.clear();
+            for &g in m.matched().iter() {
+                for &k in &self.users[g as usize] {
+                    if stamp[k as usize] != fi {
+                        stamp[k as usize] = fi;
+                        touched.push(k);
+                    }
+                }
+            }
+            touched.extend(self.unconditional.iter().copied().filter(|k| stamp[*k as usize] != fi));
+            for &k in &touched {
+                if self.filter_matches(&self.filters[k as usize], file, &m) {
+                    out[k as usize].push(fi);
                 }
             }
         }
         out
     }
 
-    fn filter_matches(&self, f: &Filter, file: &ChangedFile, hits: &[bool]) -> bool {
+    fn filter_matches(&self, f: &Filter, file: &ChangedFile, hits: &Matches) -> bool {
         let rule_matches = |r: &Rule| {
-            r.statuses.as_ref().is_none_or(|s| s.iter().any(|s| *s == file.status)) && r.globs.iter().any(|g| hits[*g])
+            r.statuses.as_ref().is_none_or(|s| s.iter().any(|s| *s == file.status)) && r.globs.iter().any(|g| hits.get(*g))
         };
         match self.mode {
             Mode::Some => f.rules.iter().any(rule_matches),

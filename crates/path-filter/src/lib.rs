@@ -15,6 +15,49 @@
 //! assert_eq!(outputs.last().unwrap(), &("changes".to_string(), "[\"docs\"]".to_string()));
 //! ```
 //!
+//! # Compatibility with dorny/paths-filter v3
+//!
+//! Same inputs, same outputs (`<filter>`, `<filter>_count`,
+//! `<filter>_files`, `changes`), same filter YAML (anchors, aliases, `<<`
+//! merges, change types, `predicate-quantifier`), same glob meaning
+//! (picomatch 2.3.1 with `dot: true`, checked against picomatch itself by a
+//! differential test) and the same list formats. Renames are a deletion of
+//! the old name plus an addition of the new one, as in dorny. Differences:
+//!
+//! - **Changes come from git first**, also on pull requests (dorny asks the
+//!   REST API whenever a token is present). The API is used only without a
+//!   checkout, when git cannot fetch the commits, or with
+//!   `changes-from: api`, and it fails instead of truncating at its
+//!   3000-file limit. Shallow clones are deepened (doubling from
+//!   `initial-fetch-depth`) until the merge-base is found.
+//! - **Push to a branch** compares `before..after` (dorny compares a
+//!   feature branch with the default branch); `base: ${{ github.event.repository.default_branch }}`
+//!   restores dorny's behaviour. Force pushes use the merge-base of
+//!   `before` and `after`, with a notice.
+//! - **Other events on the default branch** look at the last commit against
+//!   its first parent (dorny: `git log -1`, empty for merge commits).
+//! - **`base: HEAD`** also lists untracked files (not ignored ones) as added.
+//! - **`ordered: true`**: rules apply in order, so `!pattern` removes files
+//!   (like `.gitignore` and `on.push.paths`). Without it, a `!` rule under
+//!   `predicate-quantifier: some` makes the filter match nearly everything,
+//!   exactly as in dorny, and a warning says so.
+//! - **List formats**: names containing a line break are always quoted in
+//!   `csv` and `shell` (dorny leaves some bare, which lets a crafted file
+//!   name run commands); `escape` writes a newline as `"<newline>"` (a
+//!   backslash-newline vanishes in a shell). Other names come out byte for
+//!   byte as dorny's.
+//! - Warnings for change-type keys that are not change types (`add:`) and
+//!   for patterns that are not valid globs; an error for a `filters` root
+//!   that is not a map, for duplicate filter names, for an unparsable
+//!   `initial-fetch-depth` (dorny silently uses 10).
+//! - The log lists at most 50 files per filter; the step summary has a
+//!   table of filters; with `list-files`, `files-path` names a JSON file of
+//!   every list, and a warning says when the `_files` outputs exceed the
+//!   1 MiB GitHub allows for a job's outputs.
+//! - Glob corner: picomatch counts UTF-16 code units, so there `?` cannot
+//!   match one emoji (two units); here it can. As in picomatch, `**` never
+//!   crosses a line break inside a file name.
+//!
 //! Layers: [`glob`] (picomatch-compatible globs), [`filter`] (the filters
 //! YAML), [`list`] (list formats), [`plan`] (what to compare: pure),
 //! [`git`] / [`api`] / [`changes`] (effects), [`report`] (outputs and the

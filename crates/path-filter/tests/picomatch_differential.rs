@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use bitvault_path_filter::glob::Glob;
+use bitvault_path_filter::glob::{Glob, GlobSet, Matches};
 use common::{Rng, node_ready, run_node};
 
 const TABLE_PATTERNS: &[&str] = &[
@@ -98,6 +98,21 @@ fn globs_match_like_picomatch() {
         let got = ours(&mut cache, p, path);
         if &got != want {
             failures.push(format!("pattern {p:?} path {path:?}: picomatch {want}, ours {got}"));
+        }
+    }
+    // The same answers through one GlobSet holding every pattern (the
+    // literal-index path used for filters).
+    let mut distinct: Vec<String> = cache.iter().filter(|(_, g)| g.is_some()).map(|(p, _)| p.clone()).collect();
+    distinct.sort();
+    let index: HashMap<&str, usize> = distinct.iter().enumerate().map(|(i, p)| (p.as_str(), i)).collect();
+    let set = GlobSet::new(distinct.iter().map(|p| cache[p].clone().unwrap()).collect());
+    let mut m = Matches::default();
+    for ((p, path), want) in pairs.iter().zip(&answers) {
+        if let Some(&i) = index.get(p.as_str()) {
+            set.matches_into(path, &mut m);
+            if serde_json::Value::Bool(m.get(i)) != *want {
+                failures.push(format!("(set) pattern {p:?} path {path:?}: picomatch {want}, ours {}", m.get(i)));
+            }
         }
     }
     eprintln!("compared {} (pattern, path) pairs with picomatch", pairs.len());

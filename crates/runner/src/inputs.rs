@@ -69,7 +69,14 @@ impl Inputs {
                     .map(|v| v.trim().to_string())
                     .filter(|v| !v.is_empty())
             });
-        given.or_else(|| input.default.map(str::to_string).filter(|v| !v.is_empty()))
+        // A default that is an expression (`${{ github.token }}`) is for the
+        // runner to evaluate in action.yml; outside it, there is no default.
+        given.or_else(|| {
+            input
+                .default
+                .filter(|d| !d.is_empty() && !d.contains("${{"))
+                .map(str::to_string)
+        })
     }
 
     fn declared(&self, name: &str) -> &InputSpec {
@@ -172,7 +179,7 @@ mod tests {
             InputSpec::with_default("list-files", "l", "none"),
             InputSpec::optional("my input", "m"),
             InputSpec::optional("flag", "b"),
-            InputSpec::optional("token", "t").secret(),
+            InputSpec::with_default("token", "t", "${{ github.token }}").secret(),
         ],
         outputs: &[],
         dynamic_outputs: &[],
@@ -205,6 +212,8 @@ mod tests {
         assert_eq!(i.get("filters"), Some("flag"));
         assert_eq!(i.get("list-files"), Some("none"));
         assert_eq!(i.get("flag"), None);
+        // An expression default belongs to action.yml, not to the CLI.
+        assert_eq!(i.get("token"), None);
     }
 
     #[test]

@@ -70,7 +70,10 @@ fn main() {
                     stack.token_request_token().to_string(),
                 ),
                 ("GITHUB_REPOSITORY", "acme/app".into()),
-                ("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567".into()),
+                (
+                    "GITHUB_SHA",
+                    "0123456789abcdef0123456789abcdef01234567".into(),
+                ),
                 ("GITHUB_REF", "refs/heads/main".into()),
                 ("GITHUB_RUN_ID", "4242".into()),
                 ("RUNNER_TEMP", dir.path().display().to_string()),
@@ -92,6 +95,10 @@ fn main() {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        assert_eq!(stack.request_count("fulcio.signingCert"), 1, "one Fulcio certificate per run");
+        assert_eq!(
+            stack.request_count("fulcio.signingCert"),
+            1,
+            "one Fulcio certificate per run"
+        );
     }
 }

@@ -17,12 +17,8 @@ use serde_json::{Value, json};
 
 use crate::oci::{self, LegacyLayer};
 use crate::provenance::BuildContext;
-use crate::sign::{
-    KeylessSigner, Services, ToSign, simple_signing_payload,
-};
-use crate::verify::{
-    Artifact, ClientTrustConfig, TrustedRoot, VerifyPolicy, verify_artifact,
-};
+use crate::sign::{KeylessSigner, Services, ToSign, simple_signing_payload};
+use crate::verify::{Artifact, ClientTrustConfig, TrustedRoot, VerifyPolicy, verify_artifact};
 
 pub static SIGN_SPEC: ActionSpec = ActionSpec {
     name: "sign-keyless",
@@ -199,8 +195,8 @@ pub fn run_sign(step: &mut Step) -> Result<()> {
 
 /// `repository@sha256:<hex>`, refusing tags.
 pub(crate) fn parse_digest_reference(image: &str, input: &str) -> Result<Subject> {
-    let reference =
-        Reference::parse(image).with_context(|| format!("`{input}`: {image} is not an image reference"))?;
+    let reference = Reference::parse(image)
+        .with_context(|| format!("`{input}`: {image} is not an image reference"))?;
     let Some(digest) = reference.digest() else {
         bail!(
             "`{input}`: {image} has no digest; signatures are made for digests only, never tags (a tag can move): pass repository@sha256:<hex>, e.g. build-matrix's `image-ref` output"
@@ -370,11 +366,7 @@ impl Plan<'_> {
 
     /// A bundle already attached to `s` that verifies, is by this identity,
     /// and holds exactly this statement.
-    async fn existing_bundle(
-        &self,
-        s: &Subject,
-        item: &ToSign,
-    ) -> Result<Option<(u64, Vec<u8>)>> {
+    async fn existing_bundle(&self, s: &Subject, item: &ToSign) -> Result<Option<(u64, Vec<u8>)>> {
         let want: Value = serde_json::from_slice(&item.statement_json()?)?;
         let stored =
             oci::read_bundles(self.client, &s.repo, &s.digest, Some(&item.predicate_type)).await?;
@@ -517,11 +509,18 @@ impl Plan<'_> {
             .repo
             .to_string()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
-        let path = self
-            .out_dir
-            .join(format!("{name}-sha256-{}.{kind}.sigstore.json", s.digest.hex()));
+        let path = self.out_dir.join(format!(
+            "{name}-sha256-{}.{kind}.sigstore.json",
+            s.digest.hex()
+        ));
         std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(path)
     }
@@ -584,8 +583,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("digests only"), "{err}");
-        let ok = parse_digest_reference(&format!("ghcr.io/acme/app@sha256:{}", "a".repeat(64)), "images")
-            .unwrap();
+        let ok = parse_digest_reference(
+            &format!("ghcr.io/acme/app@sha256:{}", "a".repeat(64)),
+            "images",
+        )
+        .unwrap();
         assert_eq!(ok.repo.to_string(), "ghcr.io/acme/app");
     }
 
@@ -602,6 +604,9 @@ mod tests {
             expected_identity(&Env::default(), &claims),
             "https://github.com/acme/app/.github/workflows/r.yml@refs/heads/main"
         );
-        assert_eq!(expected_identity(&Env::default(), &json!({"sub": "x", "email": "a@b"})), "a@b");
+        assert_eq!(
+            expected_identity(&Env::default(), &json!({"sub": "x", "email": "a@b"})),
+            "a@b"
+        );
     }
 }

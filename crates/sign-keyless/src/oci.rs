@@ -378,7 +378,8 @@ mod tests {
             "inclusionPromise": {"signedEntryTimestamp": "U0VU"},
             "canonicalizedBody": "Ym9keQ==",
         }]}});
-        let out: Value = serde_json::from_str(&cosign_rekor_bundle(&bundle.to_string()).unwrap()).unwrap();
+        let out: Value =
+            serde_json::from_str(&cosign_rekor_bundle(&bundle.to_string()).unwrap()).unwrap();
         assert_eq!(
             out,
             json!({"SignedEntryTimestamp": "U0VU", "Payload": {"body": "Ym9keQ==", "integratedTime": 1700000000, "logIndex": 7, "logID": "abcd"}})
@@ -387,7 +388,11 @@ mod tests {
 
     #[test]
     fn bundle_artifact_carries_cosign_annotations() {
-        let a = bundle_artifact("{}", "https://sigstore.dev/cosign/sign/v1", "2024-01-01T00:00:00Z");
+        let a = bundle_artifact(
+            "{}",
+            "https://sigstore.dev/cosign/sign/v1",
+            "2024-01-01T00:00:00Z",
+        );
         assert_eq!(a.artifact_type, BUNDLE_MEDIA_TYPE);
         assert_eq!(a.blobs[0].media_type, BUNDLE_MEDIA_TYPE);
         assert_eq!(a.annotations[ANNOTATION_CONTENT], "dsse-envelope");

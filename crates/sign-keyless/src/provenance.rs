@@ -76,7 +76,10 @@ impl BuildContext {
     /// The SLSA v1 predicate.
     pub fn predicate(&self) -> Result<Value> {
         for (value, what) in [
-            (&self.job_workflow_ref, "the token's `job_workflow_ref` claim"),
+            (
+                &self.job_workflow_ref,
+                "the token's `job_workflow_ref` claim",
+            ),
             (&self.repository, "GITHUB_REPOSITORY"),
             (&self.sha, "GITHUB_SHA"),
             (&self.run_id, "GITHUB_RUN_ID"),
@@ -198,7 +201,10 @@ mod tests {
         let mut c = context();
         c.sha.clear();
         let err = c.predicate().unwrap_err().to_string();
-        assert!(err.contains("GITHUB_SHA") && err.contains("provenance: false"), "{err}");
+        assert!(
+            err.contains("GITHUB_SHA") && err.contains("provenance: false"),
+            "{err}"
+        );
     }
 
     #[test]

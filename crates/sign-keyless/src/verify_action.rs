@@ -162,9 +162,9 @@ fn verify_image(step: &mut Step, image: &str, args: &VerifyArgs) -> Result<()> {
         match r.as_str() {
             "signature" => need_signature = true,
             "provenance" => need_provenance = true,
-            other => bail!(
-                "`require`: {other:?} is not one of signature, provenance (comma-separated)"
-            ),
+            other => {
+                bail!("`require`: {other:?} is not one of signature, provenance (comma-separated)")
+            }
         }
     }
     let policy = keyless_policy(args)?;
@@ -268,7 +268,12 @@ fn verify_image(step: &mut Step, image: &str, args: &VerifyArgs) -> Result<()> {
         }
     };
     if need_signature && signatures.is_empty() {
-        bail!("{}: no verified signature for {}; {}", subject.image(), policy.identity, why());
+        bail!(
+            "{}: no verified signature for {}; {}",
+            subject.image(),
+            policy.identity,
+            why()
+        );
     }
     if need_provenance && provenance.is_empty() {
         bail!(

@@ -51,7 +51,10 @@ impl Setup {
             ("RUNNER_TEMP", self.dir.path().display().to_string()),
         ];
         if with_token {
-            pairs.push(("ACTIONS_ID_TOKEN_REQUEST_URL", self.stack.token_request_url()));
+            pairs.push((
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                self.stack.token_request_url(),
+            ));
             pairs.push((
                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
                 self.stack.token_request_token().to_string(),
@@ -159,7 +162,11 @@ fn hex(digest: &str) -> &str {
 
 /// The referrers tag index of `digest` (this registry has no referrers API).
 fn referrers(s: &Setup, repo: &str, digest: &str) -> Vec<Value> {
-    let index = s.inspect(&format!("{}/{repo}:sha256-{}", s.registry.host(), hex(digest)));
+    let index = s.inspect(&format!(
+        "{}/{repo}:sha256-{}",
+        s.registry.host(),
+        hex(digest)
+    ));
     index["manifests"].as_array().cloned().unwrap_or_default()
 }
 
@@ -252,11 +259,17 @@ fn signs_an_index_recursively_verifies_and_rerun_adds_nothing() {
             "dev.sigstore.cosign/certificate",
             "dev.sigstore.cosign/chain",
         ] {
-            assert!(l["annotations"][a].as_str().is_some_and(|v| !v.is_empty()), "{a}");
+            assert!(
+                l["annotations"][a].as_str().is_some_and(|v| !v.is_empty()),
+                "{a}"
+            );
         }
-        let rekor: Value =
-            serde_json::from_str(l["annotations"]["dev.sigstore.cosign/bundle"].as_str().unwrap())
-                .unwrap();
+        let rekor: Value = serde_json::from_str(
+            l["annotations"]["dev.sigstore.cosign/bundle"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
         assert!(rekor["SignedEntryTimestamp"].is_string());
         assert!(rekor["Payload"]["logIndex"].is_u64());
         assert!(rekor["Payload"]["integratedTime"].is_i64());
@@ -273,7 +286,11 @@ fn signs_an_index_recursively_verifies_and_rerun_adds_nothing() {
             .unwrap();
         let verified: Value = serde_json::from_str(&output(&v, "verified")).unwrap();
         // the bundle and the legacy .sig layer
-        assert_eq!(verified["signatures"].as_array().unwrap().len(), 2, "{verified}");
+        assert_eq!(
+            verified["signatures"].as_array().unwrap().len(),
+            2,
+            "{verified}"
+        );
         assert_eq!(verified["provenance"].as_array().unwrap().len(), 1);
         assert_eq!(output(&v, "identity"), GithubClaims::default().identity());
     }
@@ -382,10 +399,19 @@ fn clear_errors_for_tag_missing_token_wrong_identity_and_missing_provenance() {
     let bundle = std::fs::read_dir(s.dir.path())
         .unwrap()
         .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("bitvault-sign-keyless"))
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("bitvault-sign-keyless")
+        })
         .unwrap()
         .path();
-    let file = std::fs::read_dir(bundle).unwrap().flatten().next().unwrap().path();
+    let file = std::fs::read_dir(bundle)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
     s.verify(&[
         ("bundle", &file.display().to_string()),
         ("artifact", &digest),

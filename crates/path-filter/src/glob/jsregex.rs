@@ -34,6 +34,12 @@ pub(crate) fn is_valid(src: &str) -> bool {
 /// Translates `src`. With `drop_lookarounds`, every lookaround is left out,
 /// which can only let more strings match.
 pub(crate) fn translate(src: &str, drop_lookarounds: bool) -> Result<Translated, JsError> {
+    translate_with(src, drop_lookarounds, false)
+}
+
+/// As [`translate`]; with `dot_any`, `.` is any character (right for
+/// strings without line terminators, and simpler for the regex engines).
+pub(crate) fn translate_with(src: &str, drop_lookarounds: bool, dot_any: bool) -> Result<Translated, JsError> {
     let chars: Vec<char> = src.chars().collect();
     let (groups, named) = count_groups(&chars);
     let mut t = Translator {
@@ -42,6 +48,7 @@ pub(crate) fn translate(src: &str, drop_lookarounds: bool) -> Result<Translated,
         groups,
         named,
         drop: drop_lookarounds,
+        dot_any,
         fancy: false,
         unsupported: None,
     };
@@ -108,6 +115,7 @@ struct Translator {
     groups: usize,
     named: bool,
     drop: bool,
+    dot_any: bool,
     fancy: bool,
     unsupported: Option<String>,
 }
@@ -242,7 +250,7 @@ impl Translator {
         match c {
             '.' => {
                 self.pos += 1;
-                atom.push_str(JS_DOT);
+                atom.push_str(if self.dot_any { "(?s:.)" } else { JS_DOT });
             }
             '[' => self.class(&mut atom)?,
             '\\' => self.atom_escape(&mut atom)?,

@@ -46,28 +46,32 @@ enum Matcher {
 }
 
 impl Matcher {
-    fn build(js_body: &str, pattern: &str) -> Result<(Matcher, bool), GlobError> {
+    /// Translates a picomatch body; `None` when JavaScript rejects it.
+    fn translate(js_body: &str, pattern: &str, dot_any: bool) -> Result<Option<jsregex::Translated>, GlobError> {
         let js = format!("^(?:{js_body})$");
-        let t = match jsregex::translate(&js, false) {
-            Ok(t) => t,
-            Err(jsregex::JsError::Syntax(_)) => return Ok((Matcher::Never, false)),
-            Err(jsregex::JsError::Unsupported(what)) => {
-                return Err(GlobError {
-                    pattern: pattern.to_string(),
-                    reason: format!("uses regular-expression syntax path-filter does not support ({what})"),
-                });
-            }
+        match jsregex::translate_with(&js, false, dot_any) {
+            Ok(t) => Ok(Some(t)),
+            Err(jsregex::JsError::Syntax(_)) => Ok(None),
+            Err(jsregex::JsError::Unsupported(what)) => Err(GlobError {
+                pattern: pattern.to_string(),
+                reason: format!("uses regular-expression syntax path-filter does not support ({what})"),
+            }),
+        }
+    }
+
+    fn compile(t: Option<&jsregex::Translated>, pattern: &str) -> Result<Matcher, GlobError> {
+        let Some(t) = t else {
+            return Ok(Matcher::Never);
         };
         let unsupported = |e: String| GlobError {
             pattern: pattern.to_string(),
             reason: format!("compiles to a regular expression path-filter cannot run: {e}"),
         };
-        let m = if t.fancy {
+        Ok(if t.fancy {
             Matcher::Fancy(Box::new(fancy_regex::Regex::new(&t.rust).map_err(|e| unsupported(e.to_string()))?))
         } else {
             Matcher::Regex(regex::Regex::new(&t.rust).map_err(|e| unsupported(e.to_string()))?)
-        };
-        Ok((m, true))
+        })
     }
 
     fn is_match(&self, path: &str) -> bool {
@@ -87,14 +91,15 @@ pub struct Glob {
     negated: bool,
     valid: bool,
     js_source: String,
-    /// Right on every path.
-    exact: Matcher,
+    /// Right on every path; compiled on first use (paths git reports are
+    /// normal, so usually never).
+    exact_source: Option<jsregex::Translated>,
+    exact: std::sync::OnceLock<Matcher>,
     /// Right on normal paths (see [`is_normal_path`]); often lookaround-free.
     tame: Matcher,
-    /// For a [`GlobSet`]: `tame` without lookarounds (a superset on normal paths).
+    /// For a [`GlobSet`]: `tame` without lookarounds (a superset on normal
+    /// paths), where its required literals are read from.
     set_source: Option<String>,
-    /// `set_source` is exactly `tame`.
-    set_exact: bool,
 }
 
 /// A path git can report: not empty, no empty, `.` or `..` segment, no line
@@ -131,25 +136,23 @@ impl Glob {
                 tame_body = tame_body.replace(m.placeholder(), "");
             }
         }
-        let (exact, valid) = Matcher::build(&exact_body, pattern)?;
-        let (tame, _) = Matcher::build(&tame_body, pattern)?;
-        let (set_source, set_exact) = if valid {
-            match jsregex::translate(&format!("^(?:{tame_body})$"), true) {
-                Ok(t) => (Some(t.rust), !matches!(tame, Matcher::Fancy(_))),
-                Err(_) => (None, false),
-            }
+        let exact_source = Matcher::translate(&exact_body, pattern, false)?;
+        let valid = exact_source.is_some();
+        let tame = Matcher::compile(Matcher::translate(&tame_body, pattern, true)?.as_ref(), pattern)?;
+        let set_source = if valid {
+            jsregex::translate_with(&format!("^(?:{tame_body})$"), true, true).ok().map(|t| t.rust)
         } else {
-            (None, false)
+            None
         };
         Ok(Glob {
             pattern: pattern.to_string(),
             negated: compiled.negated,
             valid,
             js_source: exact_body,
-            exact,
+            exact_source,
+            exact: std::sync::OnceLock::new(),
             tame,
             set_source,
-            set_exact,
         })
     }
 
@@ -183,7 +186,9 @@ impl Glob {
         let inner = if is_normal_path(path) {
             self.tame.is_match(path)
         } else {
-            self.exact.is_match(path)
+            self.exact
+                .get_or_init(|| Matcher::compile(self.exact_source.as_ref(), &self.pattern).unwrap_or(Matcher::Never))
+                .is_match(path)
         };
         self.finish(inner, path)
     }
@@ -200,49 +205,134 @@ impl Glob {
     }
 }
 
-/// Many globs matched against a path in one pass (a `regex::RegexSet` over
-/// their lookaround-free forms, then a check of the few that need it).
+/// Necessary literals of a glob: every path it matches (normal paths)
+/// starts with one of `prefixes` (or ends with one of `suffixes`).
+#[derive(Debug, Clone)]
+enum Anchor {
+    Prefixes(Vec<Vec<u8>>),
+    Suffixes(Vec<Vec<u8>>),
+    None,
+}
+
+fn literals(hir: &regex_syntax::hir::Hir, kind: regex_syntax::hir::literal::ExtractKind) -> Option<Vec<Vec<u8>>> {
+    let seq = regex_syntax::hir::literal::Extractor::new().kind(kind).extract(hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) || lits.len() > 64 {
+        return None;
+    }
+    Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
+fn anchor_of(set_source: Option<&str>) -> Anchor {
+    use regex_syntax::hir::literal::ExtractKind;
+    let Some(src) = set_source else {
+        return Anchor::None;
+    };
+    let Ok(hir) = regex_syntax::parse(src) else {
+        return Anchor::None;
+    };
+    let prefixes = literals(&hir, ExtractKind::Prefix);
+    let suffixes = literals(&hir, ExtractKind::Suffix);
+    // Prefer the more selective side: the one with the longest shortest literal.
+    let shortest = |v: &Option<Vec<Vec<u8>>>| v.as_ref().map_or(0, |v| v.iter().map(Vec::len).min().unwrap_or(0));
+    match (shortest(&prefixes), shortest(&suffixes)) {
+        (0, 0) => Anchor::None,
+        (p, s) if p >= s => Anchor::Prefixes(prefixes.unwrap_or_default()),
+        _ => Anchor::Suffixes(suffixes.unwrap_or_default()),
+    }
+}
+
+/// Literal-keyed lookup of globs by path prefix or suffix.
+#[derive(Debug, Clone, Default)]
+struct LiteralIndex {
+    lengths: Vec<usize>,
+    map: HashMap<Vec<u8>, Vec<u32>>,
+}
+
+impl LiteralIndex {
+    fn add(&mut self, lit: Vec<u8>, glob: u32) {
+        if !self.lengths.contains(&lit.len()) {
+            self.lengths.push(lit.len());
+            self.lengths.sort_unstable();
+        }
+        self.map.entry(lit).or_default().push(glob);
+    }
+
+    fn candidates(&self, path: &[u8], suffix: bool, mut f: impl FnMut(u32)) {
+        for &n in &self.lengths {
+            if n > path.len() {
+                break;
+            }
+            let key = if suffix { &path[path.len() - n..] } else { &path[..n] };
+            if let Some(ids) = self.map.get(key) {
+                ids.iter().for_each(|g| f(*g));
+            }
+        }
+    }
+}
+
+/// Many globs matched against a path at once. Each glob is indexed by the
+/// literal prefix or suffix its regex requires (`src/`, `.md`), so a path
+/// only runs the few globs that can match it.
 #[derive(Debug, Clone)]
 pub struct GlobSet {
     globs: Vec<Glob>,
-    set: regex::RegexSet,
-    set_to_glob: Vec<usize>,
-    outside_set: Vec<usize>,
-    literal: HashMap<String, Vec<usize>>,
+    prefixes: LiteralIndex,
+    suffixes: LiteralIndex,
+    /// Globs with no usable literal: run on every path.
+    always: Vec<u32>,
+    negated: Vec<u32>,
+    literal: HashMap<String, Vec<u32>>,
+}
+
+/// Reusable per-path results of a [`GlobSet`].
+#[derive(Debug, Clone, Default)]
+pub struct Matches {
+    hits: Vec<bool>,
+    list: Vec<u32>,
+    seen: Vec<u32>,
+    stamp: u32,
+}
+
+impl Matches {
+    /// Whether glob `i` matched the last path.
+    pub fn get(&self, i: usize) -> bool {
+        self.hits[i]
+    }
+
+    /// The globs that matched the last path.
+    pub fn matched(&self) -> &[u32] {
+        &self.list
+    }
 }
 
 impl GlobSet {
     pub fn new(globs: Vec<Glob>) -> GlobSet {
-        let mut sources = Vec::new();
-        let mut set_to_glob = Vec::new();
-        let mut outside_set = Vec::new();
-        let mut literal: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, g) in globs.iter().enumerate() {
-            literal.entry(g.pattern.clone()).or_default().push(i);
-            match &g.set_source {
-                Some(s) => {
-                    sources.push(s.clone());
-                    set_to_glob.push(i);
-                }
-                None => outside_set.push(i),
-            }
-        }
-        let set = match regex::RegexSetBuilder::new(&sources).size_limit(1 << 30).dfa_size_limit(1 << 28).build() {
-            Ok(set) => set,
-            Err(_) => {
-                // Too big for one set: fall back to one regex per glob.
-                outside_set = (0..globs.len()).collect();
-                set_to_glob.clear();
-                regex::RegexSet::empty()
-            }
+        let mut set = GlobSet {
+            globs: Vec::new(),
+            prefixes: LiteralIndex::default(),
+            suffixes: LiteralIndex::default(),
+            always: Vec::new(),
+            negated: Vec::new(),
+            literal: HashMap::new(),
         };
-        GlobSet {
-            globs,
-            set,
-            set_to_glob,
-            outside_set,
-            literal,
+        for (i, g) in globs.iter().enumerate() {
+            let i = i as u32;
+            set.literal.entry(g.pattern.clone()).or_default().push(i);
+            if g.negated {
+                set.negated.push(i);
+            }
+            if !g.valid {
+                continue;
+            }
+            match anchor_of(g.set_source.as_deref()) {
+                Anchor::Prefixes(lits) => lits.into_iter().for_each(|l| set.prefixes.add(l, i)),
+                Anchor::Suffixes(lits) => lits.into_iter().for_each(|l| set.suffixes.add(l, i)),
+                Anchor::None => set.always.push(i),
+            }
         }
+        set.globs = globs;
+        set
     }
 
     pub fn len(&self) -> usize {
@@ -257,36 +347,86 @@ impl GlobSet {
         &self.globs
     }
 
-    /// Sets `out[i]` to whether glob `i` matches `path`.
-    pub fn matches_into(&self, path: &str, out: &mut Vec<bool>) {
-        out.clear();
-        out.resize(self.globs.len(), false);
+    /// How the globs are indexed: (by prefix, by suffix, run on every path).
+    pub fn index_stats(&self) -> (usize, usize, usize) {
+        let count = |m: &HashMap<Vec<u8>, Vec<u32>>| {
+            let mut all: Vec<u32> = m.values().flatten().copied().collect();
+            all.sort_unstable();
+            all.dedup();
+            all.len()
+        };
+        (count(&self.prefixes.map), count(&self.suffixes.map), self.always.len())
+    }
+
+    /// Matches `path` against every glob, into `m`.
+    pub fn matches_into(&self, path: &str, m: &mut Matches) {
+        let n = self.globs.len();
+        if m.hits.len() != n {
+            m.hits = vec![false; n];
+            m.seen = vec![0; n];
+            m.list.clear();
+        }
+        for &i in &m.list {
+            m.hits[i as usize] = false;
+        }
+        m.list.clear();
         if path.is_empty() {
             return;
         }
         if !is_normal_path(path) {
             for (i, g) in self.globs.iter().enumerate() {
-                out[i] = g.is_match(path);
+                if g.is_match(path) {
+                    m.hits[i] = true;
+                    m.list.push(i as u32);
+                }
             }
             return;
         }
-        let mut inner = vec![false; self.globs.len()];
-        if !self.set_to_glob.is_empty() {
-            for hit in self.set.matches(path).iter() {
-                let i = self.set_to_glob[hit];
-                let g = &self.globs[i];
-                inner[i] = g.set_exact || g.tame.is_match(path);
+        m.stamp = m.stamp.wrapping_add(1);
+        if m.stamp == 0 {
+            m.seen.iter_mut().for_each(|s| *s = 0);
+            m.stamp = 1;
+        }
+        let stamp = m.stamp;
+        let bytes = path.as_bytes();
+        // `inner` results (before negation) land in `hits` first.
+        let try_glob = |g: u32, m: &mut Matches| {
+            let gi = g as usize;
+            if m.seen[gi] == stamp {
+                return;
+            }
+            m.seen[gi] = stamp;
+            if self.globs[gi].tame.is_match(path) {
+                m.hits[gi] = true;
+                m.list.push(g);
+            }
+        };
+        let mut cands = Vec::new();
+        self.prefixes.candidates(bytes, false, |g| cands.push(g));
+        self.suffixes.candidates(bytes, true, |g| cands.push(g));
+        for g in cands.into_iter().chain(self.always.iter().copied()) {
+            try_glob(g, m);
+        }
+        // Negated globs match when their body does not.
+        for &g in &self.negated {
+            let gi = g as usize;
+            if !self.globs[gi].valid {
+                continue;
+            }
+            if m.hits[gi] {
+                m.hits[gi] = false;
+                m.list.retain(|x| *x != g);
+            } else {
+                m.hits[gi] = true;
+                m.list.push(g);
             }
         }
-        for &i in &self.outside_set {
-            inner[i] = self.globs[i].tame.is_match(path);
-        }
-        for (i, g) in self.globs.iter().enumerate() {
-            out[i] = g.finish(inner[i], path);
-        }
         if let Some(ids) = self.literal.get(path) {
-            for &i in ids {
-                out[i] = true;
+            for &g in ids {
+                if !m.hits[g as usize] {
+                    m.hits[g as usize] = true;
+                    m.list.push(g);
+                }
             }
         }
     }
@@ -340,11 +480,12 @@ mod tests {
         let pats = ["**", "src/**", "**/*.md", "!**/*.md", "!(*.md)", "*.*", "a/**/b", "[z-a]", "{a,b}/*"];
         let globs: Vec<Glob> = pats.iter().map(|p| Glob::new(p).unwrap()).collect();
         let set = GlobSet::new(globs.clone());
-        let mut out = Vec::new();
-        for path in ["a", "a.md", "src/x.md", "a/b", "a/x/b", "b/c", "[z-a]", "x\ny", "a/./b", "a."] {
-            set.matches_into(path, &mut out);
-            for (g, got) in globs.iter().zip(&out) {
-                assert_eq!(g.is_match(path), *got, "{} vs {path:?}", g.pattern());
+        let mut m = Matches::default();
+        for path in ["a", "a.md", "src/x.md", "a/b", "a/x/b", "b/c", "[z-a]", "x\ny", "a/./b", "a.", "src"] {
+            set.matches_into(path, &mut m);
+            for (i, g) in globs.iter().enumerate() {
+                assert_eq!(g.is_match(path), m.get(i), "{} vs {path:?}", g.pattern());
+                assert_eq!(m.get(i), m.matched().contains(&(i as u32)));
             }
         }
     }

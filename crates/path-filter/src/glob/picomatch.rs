@@ -28,14 +28,19 @@ pub(crate) enum Marker {
     OneChar,
     /// `(?!\.{0,1}(?:\/|$))` right after a dot that starts a segment.
     NoDotSlash,
+    /// The `|$` alternative of a `/**/` in mid-pattern, when a `(?=.)`
+    /// follows it: that branch can never match then, and the `(?=.)` after
+    /// the other branches (which end in `/`) always holds on a normal path.
+    EndAlternative,
 }
 
 impl Marker {
-    pub(crate) const ALL: [Marker; 4] = [
+    pub(crate) const ALL: [Marker; 5] = [
         Marker::NoDots,
         Marker::NoDotsSlash,
         Marker::OneChar,
         Marker::NoDotSlash,
+        Marker::EndAlternative,
     ];
 
     pub(crate) fn placeholder(self) -> &'static str {
@@ -44,6 +49,7 @@ impl Marker {
             Marker::NoDotsSlash => "\0B",
             Marker::OneChar => "\0C",
             Marker::NoDotSlash => "\0D",
+            Marker::EndAlternative => "\0E",
         }
     }
 
@@ -53,6 +59,7 @@ impl Marker {
             Marker::NoDotsSlash => NO_DOTS_SLASH,
             Marker::OneChar => ONE_CHAR,
             Marker::NoDotSlash => NO_DOT_SLASH,
+            Marker::EndAlternative => "|$",
         }
     }
 }
@@ -1017,6 +1024,14 @@ impl Parser {
                 // Whether this star starts a path segment on a normal path:
                 // then picomatch's guards cannot fail and become markers.
                 let slash_real = pty == Ty::Slash && self.p().output.as_deref() == Some(SLASH_LITERAL);
+                // The empty slash after a globstar: `(?:^|\/|…\/)` before it
+                // always ends a segment; `(?:\/…\/|\/|$)` may end the input.
+                let after_globstar = pty == Ty::Slash
+                    && self.p().output.as_deref() == Some("")
+                    && self.arena[self.p().prev].ty == Ty::Globstar;
+                let gs_out = self.arena[self.p().prev].output.clone().unwrap_or_default();
+                let slash_after_bos_globstar = after_globstar && gs_out.starts_with("(?:^|");
+                let slash_after_mid_globstar = after_globstar && !self.nested && gs_out.ends_with("|$)");
                 let at_start = self.index == self.start && pty == Ty::Bos;
                 let dot_at_segment_start = pty == Ty::Dot
                     && matches!(self.arena[self.p().prev].ty, Ty::Bos | Ty::Slash)
@@ -1035,7 +1050,15 @@ impl Parser {
                 self.output.push_str(guard);
                 self.pm().output.get_or_insert_with(String::new).push_str(guard);
                 if self.peek(1) != Some('*') {
-                    let one = if slash_real || at_start || dot_at_segment_start {
+                    if slash_after_mid_globstar {
+                        let gs = self.p().prev;
+                        let marked = format!("{}{})", &gs_out[..gs_out.len() - 3], Marker::EndAlternative.placeholder());
+                        if let Some(at) = self.output.rfind("|$)") {
+                            self.output.replace_range(at..at + 3, &format!("{})", Marker::EndAlternative.placeholder()));
+                        }
+                        self.arena[gs].output = Some(marked);
+                    }
+                    let one = if slash_real || at_start || dot_at_segment_start || slash_after_bos_globstar || slash_after_mid_globstar {
                         self.marker(Marker::OneChar)
                     } else {
                         ONE_CHAR
