@@ -96,8 +96,20 @@ pub static SPEC: ActionSpec = ActionSpec {
         InputSpec::optional("github-api-url", "The GitHub REST API URL. Default: `GITHUB_API_URL`, else https://api.github.com."),
         InputSpec::with_default(
             "require-signature",
-            "Refuse digests without a valid keyless signature. Not yet available: `true` fails.",
+            "Bump only: before anything is written, verify each digest's keyless signature in its registry (as `bitvault verify` does) and refuse one that is unsigned or signed by another identity.",
             "false",
+        ),
+        InputSpec::optional(
+            "image-repository",
+            "Signature gate: the registry repository of each image (e.g. `ghcr.io/bitvault/bitvaultd`), one per line paired with `image`.",
+        ),
+        InputSpec::optional(
+            "trusted-root",
+            "Signature gate: a trusted root or ClientTrustConfig JSON file (default: public-good Sigstore, embedded).",
+        ),
+        InputSpec::optional(
+            "insecure-registries",
+            "Signature gate: registries (host:port) reached over plain HTTP besides loopback ones.",
         ),
         InputSpec::optional("certificate-identity", "Signature gate: the expected certificate identity."),
         InputSpec::optional(
@@ -418,23 +430,80 @@ pub struct SignaturePolicy {
     pub identity: Option<String>,
     pub identity_regexp: Option<String>,
     pub oidc_issuer: Option<String>,
+    pub trusted_root: Option<String>,
+    pub insecure_registries: Option<String>,
 }
 
-/// Checks that each image digest carries a valid keyless signature matching `policy`.
-///
-/// The verifier for registry images is being built in another crate; until it lands this
-/// refuses, so `require-signature: true` never passes silently.
-pub fn verify_image_signatures(images: &[String], policy: &SignaturePolicy) -> Result<String> {
-    let _ = (images, policy);
-    bail!(
-        "`require-signature: true` is not yet available: signature verification of registry images is not implemented in this version; set `require-signature: false` (the default) or pin a version that has it"
-    )
+/// Checks that each image (`repository@sha256:...`) carries a valid keyless
+/// signature matching `policy`, with the verifier of `bitvault verify`:
+/// referrer bundles and legacy `.sig` signatures, checked against the
+/// trusted root and the identity policy. Returns a line for the PR body.
+pub fn verify_image_signatures(
+    env: &bitvault_runner::Env,
+    images: &[String],
+    policy: &SignaturePolicy,
+) -> Result<String> {
+    use std::collections::BTreeMap;
+    let mut lines = Vec::new();
+    for image in images {
+        let mut flags = BTreeMap::new();
+        flags.insert("image".to_string(), image.clone());
+        flags.insert("require".to_string(), "signature".to_string());
+        let mut put = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                flags.insert(k.to_string(), v.clone());
+            }
+        };
+        put("certificate-identity", &policy.identity);
+        put("certificate-identity-regexp", &policy.identity_regexp);
+        put("certificate-oidc-issuer", &policy.oidc_issuer);
+        put("trusted-root", &policy.trusted_root);
+        put("insecure-registries", &policy.insecure_registries);
+        let mut verify = Step::new(&bitvault_sign_keyless::VERIFY_SPEC, &flags, env.clone())?;
+        bitvault_sign_keyless::run_verify(&mut verify)
+            .with_context(|| format!("the signature gate refused {image}"))?;
+        let identity = verify
+            .outputs()
+            .iter()
+            .find(|(k, _)| k == "identity")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        lines.push(format!(
+            "`{image}`: signature verified, signed by `{identity}`"
+        ));
+    }
+    Ok(lines.join("; "))
 }
 
 /// The action's entry point.
 pub fn run(step: &mut Step) -> Result<()> {
     let req = parse(&step.inputs)?;
     let verification = if step.inputs.bool("require-signature")? {
+        let Mode::Bump(items) = &req.mode else {
+            bail!(
+                "`require-signature` applies to `mode: bump`, where the digest is given; a promotion or rollback moves a digest that was gated when it was bumped"
+            );
+        };
+        let repos = step.inputs.list("image-repository", false);
+        if repos.len() != items.len() {
+            bail!(
+                "`require-signature: true` needs `image-repository`: the registry repository of each image ({} given for {} images), so the digest can be verified where it is stored",
+                repos.len(),
+                items.len()
+            );
+        }
+        if step.inputs.get("certificate-identity").is_none()
+            && step.inputs.get("certificate-identity-regexp").is_none()
+        {
+            bail!(
+                "`require-signature: true` needs `certificate-identity` or `certificate-identity-regexp`, and `certificate-oidc-issuer`: whose signature to accept"
+            );
+        }
+        let refs: Vec<String> = repos
+            .iter()
+            .zip(items)
+            .map(|(repo, (_, _, digest))| format!("{repo}@{digest}"))
+            .collect();
         let policy = SignaturePolicy {
             identity: step.inputs.get("certificate-identity").map(str::to_string),
             identity_regexp: step
@@ -445,8 +514,10 @@ pub fn run(step: &mut Step) -> Result<()> {
                 .inputs
                 .get("certificate-oidc-issuer")
                 .map(str::to_string),
+            trusted_root: step.inputs.get("trusted-root").map(str::to_string),
+            insecure_registries: step.inputs.get("insecure-registries").map(str::to_string),
         };
-        verify_image_signatures(&req.images(), &policy)?
+        verify_image_signatures(&step.env, &refs, &policy)?
     } else {
         "not checked (`require-signature: false`)".to_string()
     };

@@ -197,7 +197,7 @@ fn signature_gate_fails_clearly_when_required() {
         ("path", dir.path().to_str().unwrap()),
     ]);
     let err = format!("{:#}", run(&mut s).unwrap_err());
-    assert!(err.contains("not yet available"), "{err}");
+    assert!(err.contains("needs `image-repository`"), "{err}");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("envs/prod/values.yaml")).unwrap(),
         values(&d('a'))

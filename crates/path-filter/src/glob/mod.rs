@@ -205,13 +205,24 @@ impl Glob {
     }
 }
 
-/// Necessary literals of a glob: every path it matches (normal paths)
-/// starts with one of `prefixes` (or ends with one of `suffixes`).
-#[derive(Debug, Clone)]
-enum Anchor {
-    Prefixes(Vec<Vec<u8>>),
-    Suffixes(Vec<Vec<u8>>),
-    None,
+/// Substrings every (normal) path a glob matches contains, as
+/// alternatives: a path holding none of them cannot match.
+fn required_literals(set_source: Option<&str>) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::ExtractKind;
+    let hir = regex_syntax::parse(set_source?).ok()?;
+    let mut options: Vec<Vec<Vec<u8>>> = Vec::new();
+    options.extend(literals(&hir, ExtractKind::Prefix));
+    options.extend(literals(&hir, ExtractKind::Suffix));
+    let mut inner = Vec::new();
+    required_substrings(&hir, &mut inner);
+    if let Some(best) = inner.into_iter().max_by_key(Vec::len) {
+        options.push(vec![best]);
+    }
+    // The most selective: the longest shortest alternative.
+    options
+        .into_iter()
+        .filter(|o| !o.is_empty() && o.iter().all(|l| !l.is_empty()))
+        .max_by_key(|o| o.iter().map(Vec::len).min().unwrap_or(0))
 }
 
 fn literals(hir: &regex_syntax::hir::Hir, kind: regex_syntax::hir::literal::ExtractKind) -> Option<Vec<Vec<u8>>> {
@@ -223,62 +234,46 @@ fn literals(hir: &regex_syntax::hir::Hir, kind: regex_syntax::hir::literal::Extr
     Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
 
-fn anchor_of(set_source: Option<&str>) -> Anchor {
-    use regex_syntax::hir::literal::ExtractKind;
-    let Some(src) = set_source else {
-        return Anchor::None;
-    };
-    let Ok(hir) = regex_syntax::parse(src) else {
-        return Anchor::None;
-    };
-    let prefixes = literals(&hir, ExtractKind::Prefix);
-    let suffixes = literals(&hir, ExtractKind::Suffix);
-    // Prefer the more selective side: the one with the longest shortest literal.
-    let shortest = |v: &Option<Vec<Vec<u8>>>| v.as_ref().map_or(0, |v| v.iter().map(Vec::len).min().unwrap_or(0));
-    match (shortest(&prefixes), shortest(&suffixes)) {
-        (0, 0) => Anchor::None,
-        (p, s) if p >= s => Anchor::Prefixes(prefixes.unwrap_or_default()),
-        _ => Anchor::Suffixes(suffixes.unwrap_or_default()),
-    }
-}
-
-/// Literal-keyed lookup of globs by path prefix or suffix.
-#[derive(Debug, Clone, Default)]
-struct LiteralIndex {
-    lengths: Vec<usize>,
-    map: HashMap<Vec<u8>, Vec<u32>>,
-}
-
-impl LiteralIndex {
-    fn add(&mut self, lit: Vec<u8>, glob: u32) {
-        if !self.lengths.contains(&lit.len()) {
-            self.lengths.push(lit.len());
-            self.lengths.sort_unstable();
-        }
-        self.map.entry(lit).or_default().push(glob);
-    }
-
-    fn candidates(&self, path: &[u8], suffix: bool, mut f: impl FnMut(u32)) {
-        for &n in &self.lengths {
-            if n > path.len() {
-                break;
+/// Literal runs that appear in every match (in a top-level concatenation,
+/// a group, or a repetition of at least one).
+fn required_substrings(hir: &regex_syntax::hir::Hir, out: &mut Vec<Vec<u8>>) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Literal(l) => out.push(l.0.to_vec()),
+        HirKind::Capture(c) => required_substrings(&c.sub, out),
+        HirKind::Repetition(r) if r.min >= 1 => required_substrings(&r.sub, out),
+        HirKind::Concat(subs) => {
+            let mut run: Vec<u8> = Vec::new();
+            for sub in subs {
+                match sub.kind() {
+                    HirKind::Literal(l) => run.extend_from_slice(&l.0),
+                    HirKind::Look(_) => {}
+                    _ => {
+                        if !run.is_empty() {
+                            out.push(std::mem::take(&mut run));
+                        }
+                        required_substrings(sub, out);
+                    }
+                }
             }
-            let key = if suffix { &path[path.len() - n..] } else { &path[..n] };
-            if let Some(ids) = self.map.get(key) {
-                ids.iter().for_each(|g| f(*g));
+            if !run.is_empty() {
+                out.push(run);
             }
         }
+        _ => {}
     }
 }
 
-/// Many globs matched against a path at once. Each glob is indexed by the
-/// literal prefix or suffix its regex requires (`src/`, `.md`), so a path
-/// only runs the few globs that can match it.
+/// Many globs matched against a path at once. Each glob is indexed by
+/// literals its regex requires (`src/`, `.md`, `svc3/`), found in a path
+/// with one Aho-Corasick scan, so a path only runs the few globs that can
+/// match it.
 #[derive(Debug, Clone)]
 pub struct GlobSet {
     globs: Vec<Glob>,
-    prefixes: LiteralIndex,
-    suffixes: LiteralIndex,
+    literals: Option<aho_corasick::AhoCorasick>,
+    /// For each literal of `literals`, the globs requiring it.
+    literal_globs: Vec<Vec<u32>>,
     /// Globs with no usable literal: run on every path.
     always: Vec<u32>,
     negated: Vec<u32>,
@@ -308,31 +303,65 @@ impl Matches {
 
 impl GlobSet {
     pub fn new(globs: Vec<Glob>) -> GlobSet {
-        let mut set = GlobSet {
-            globs: Vec::new(),
-            prefixes: LiteralIndex::default(),
-            suffixes: LiteralIndex::default(),
-            always: Vec::new(),
-            negated: Vec::new(),
-            literal: HashMap::new(),
-        };
+        let mut lits: Vec<Vec<u8>> = Vec::new();
+        let mut lit_ids: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut literal_globs: Vec<Vec<u32>> = Vec::new();
+        let mut always = Vec::new();
+        let mut negated = Vec::new();
+        let mut literal: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, g) in globs.iter().enumerate() {
             let i = i as u32;
-            set.literal.entry(g.pattern.clone()).or_default().push(i);
+            literal.entry(g.pattern.clone()).or_default().push(i);
             if g.negated {
-                set.negated.push(i);
+                negated.push(i);
             }
             if !g.valid {
                 continue;
             }
-            match anchor_of(g.set_source.as_deref()) {
-                Anchor::Prefixes(lits) => lits.into_iter().for_each(|l| set.prefixes.add(l, i)),
-                Anchor::Suffixes(lits) => lits.into_iter().for_each(|l| set.suffixes.add(l, i)),
-                Anchor::None => set.always.push(i),
+            match required_literals(g.set_source.as_deref()) {
+                Some(ls) => {
+                    for l in ls {
+                        let id = *lit_ids.entry(l.clone()).or_insert_with(|| {
+                            lits.push(l);
+                            literal_globs.push(Vec::new());
+                            lits.len() - 1
+                        });
+                        if literal_globs[id].last() != Some(&i) {
+                            literal_globs[id].push(i);
+                        }
+                    }
+                }
+                None => always.push(i),
             }
         }
-        set.globs = globs;
-        set
+        let ac = if lits.is_empty() {
+            None
+        } else {
+            aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .build(&lits)
+                .ok()
+        };
+        if ac.is_none() {
+            // Without the automaton every glob runs on every path.
+            always = (0..globs.len() as u32).filter(|i| globs[*i as usize].valid).collect();
+        }
+        GlobSet {
+            globs,
+            literals: ac,
+            literal_globs,
+            always,
+            negated,
+            literal,
+        }
+    }
+
+    /// How the globs are indexed: (by a required literal, on every path).
+    pub fn index_stats(&self) -> (usize, usize) {
+        let mut all: Vec<u32> = self.literal_globs.iter().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        (all.len(), self.always.len())
     }
 
     pub fn len(&self) -> usize {
@@ -345,17 +374,6 @@ impl GlobSet {
 
     pub fn globs(&self) -> &[Glob] {
         &self.globs
-    }
-
-    /// How the globs are indexed: (by prefix, by suffix, run on every path).
-    pub fn index_stats(&self) -> (usize, usize, usize) {
-        let count = |m: &HashMap<Vec<u8>, Vec<u32>>| {
-            let mut all: Vec<u32> = m.values().flatten().copied().collect();
-            all.sort_unstable();
-            all.dedup();
-            all.len()
-        };
-        (count(&self.prefixes.map), count(&self.suffixes.map), self.always.len())
     }
 
     /// Matches `path` against every glob, into `m`.
@@ -401,10 +419,14 @@ impl GlobSet {
                 m.list.push(g);
             }
         };
-        let mut cands = Vec::new();
-        self.prefixes.candidates(bytes, false, |g| cands.push(g));
-        self.suffixes.candidates(bytes, true, |g| cands.push(g));
-        for g in cands.into_iter().chain(self.always.iter().copied()) {
+        if let Some(ac) = &self.literals {
+            for hit in ac.find_overlapping_iter(bytes) {
+                for &g in &self.literal_globs[hit.pattern().as_usize()] {
+                    try_glob(g, m);
+                }
+            }
+        }
+        for &g in &self.always {
             try_glob(g, m);
         }
         // Negated globs match when their body does not.
