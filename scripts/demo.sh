@@ -9,8 +9,12 @@
 # 2. build-matrix plan: the affected images x platforms
 # 3. build-matrix merge: two per-platform images (made with umoci, pushed by
 #    digest with skopeo) into one multi-arch index; run twice, same digest
-# 4. gitops-bump: a PR that pins that digest in the GitOps repository, on a
-#    local GitHub API double backed by a real bare git repository
+# 4. sign-keyless: the index and each platform manifest signed keylessly
+#    (signature + SLSA provenance) against a local Sigstore stack (OIDC
+#    issuer, Fulcio, Rekor), then verify
+# 5. gitops-bump: a PR that pins that digest in the GitOps repository, gated
+#    on its signature, on a local GitHub API double backed by a real bare git
+#    repository
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
@@ -19,7 +23,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 install_system_packages
 say "building bitvault"
-cargo build --locked -p bitvault -p bitvault-github-double >&2
+cargo build --locked -p bitvault -p bitvault-github-double -p bitvault-sigstore-local >&2
 bv="$root/target/debug/bitvault"
 "$bv" --version >&2
 
@@ -99,6 +103,39 @@ again="$("$bv" build-matrix --mode merge --image "$image" --digests "[\"$amd64\"
 [ "$again" = "$digest" ] || { echo "merge is not idempotent: $digest then $again" >&2; exit 1; }
 echo "same digest: $digest" >&2
 
+say "a local Sigstore stack: OIDC issuer, Fulcio, Rekor"
+"$root/target/debug/bitvault-sigstore-local" --trust-config "$work/trust.json" >"$work/sigstore.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q '^identity token' "$work/sigstore.out" 2>/dev/null && break; sleep 0.1; done
+sed -n '1,7p' "$work/sigstore.out" >&2
+issuer="$(sed -n 's/^oidc issuer *//p' "$work/sigstore.out")"
+identity="$(sed -n 's/^identity  *\(https:.*\)/\1/p' "$work/sigstore.out")"
+runner_env=(
+  "ACTIONS_ID_TOKEN_REQUEST_URL=$(sed -n 's/^ACTIONS_ID_TOKEN_REQUEST_URL=//p' "$work/sigstore.out")"
+  "ACTIONS_ID_TOKEN_REQUEST_TOKEN=$(sed -n 's/^ACTIONS_ID_TOKEN_REQUEST_TOKEN=//p' "$work/sigstore.out")"
+  GITHUB_SERVER_URL=https://github.com GITHUB_REPOSITORY=acme/app GITHUB_RUN_ID=1 GITHUB_RUN_ATTEMPT=1
+  "GITHUB_SHA=$head" GITHUB_REF=refs/heads/main RUNNER_TEMP="$work"
+)
+
+say "sign-keyless $image@$digest (recursive: the index and both platforms)"
+env "${runner_env[@]}" "$bv" sign-keyless --images "$image@$digest" --recursive true \
+  --trust-config "$work/trust.json" | jq '{signed: (.signed | fromjson)}'
+say "what landed in the registry: .sig tags and referrer indexes"
+skopeo list-tags --tls-verify=false "docker://$image" | jq -r '.Tags[]' | grep -E '^sha256-' | sort >&2
+skopeo inspect --raw --tls-verify=false "docker://$image:sha256-${digest#sha256:}" |
+  jq '[.manifests[] | {artifactType, predicate: .annotations["dev.sigstore.bundle.predicateType"]}]'
+
+say "verify: signature and provenance, by identity and issuer"
+"$bv" verify --image "$image@$digest" --require signature,provenance \
+  --certificate-identity "$identity" --certificate-oidc-issuer "$issuer" \
+  --trusted-root "$work/trust.json" | jq '{identity, verified: (.verified | fromjson)}'
+
+say "verify with another identity is refused"
+if "$bv" verify --image "$image@$digest" --certificate-identity https://github.com/evil/fork/.github/workflows/x.yml@refs/heads/main \
+  --certificate-oidc-issuer "$issuer" --trusted-root "$work/trust.json" >/dev/null; then
+  echo "a wrong identity was accepted" >&2; exit 1
+fi
+
 say "a local GitHub API double with the GitOps repository bitvault/gitops"
 "$root/target/debug/bitvault-github-double" --token demo-token --repo bitvault/gitops >"$work/gh.url" 2>"$work/gh.log" &
 pids+=($!)
@@ -122,10 +159,11 @@ git -C "$gitops" -c user.name=demo -c user.email=demo@bitvault.invalid add -A
 git -C "$gitops" -c user.name=demo -c user.email=demo@bitvault.invalid commit -qm "dev values"
 git -C "$gitops" push -q origin HEAD:main
 
-say "gitops-bump: pin $digest in dev"
-GITHUB_SERVER_URL=https://github.com GITHUB_REPOSITORY=bitvault/demo GITHUB_RUN_ID=1 GITHUB_SHA="$head" \
-  "$bv" gitops-bump --repository bitvault/gitops --environment dev --image bitvault-api \
-  --digest "$digest" --token demo-token --github-api-url "$api" | tee "$work/bump.json" | jq .
+say "gitops-bump: pin $digest in dev, gated on its signature"
+env "${runner_env[@]}" "$bv" gitops-bump --repository bitvault/gitops --environment dev --image bitvault-api \
+  --digest "$digest" --token demo-token --github-api-url "$api" \
+  --require-signature true --image-repository "$image" --certificate-identity "$identity" \
+  --certificate-oidc-issuer "$issuer" --trusted-root "$work/trust.json" | tee "$work/bump.json" | jq .
 branch="$(jq -r .branch "$work/bump.json")"
 number="$(jq -r '."pull-request-number"' "$work/bump.json")"
 say "the pull request"
