@@ -54,10 +54,12 @@ images:
     repository: ghcr.io/bitvault/bitvault-api
     context: services/api
     paths: ["services/api/**", "go.mod"]
+    filters: [api]
   bitvault-web:
     repository: ghcr.io/bitvault/bitvault-web
     context: services/web
     paths: ["services/web/**"]
+    filters: [web]
 YAML
 git add -A && git commit -qm "initial"
 base="$(git rev-parse HEAD)"
