@@ -31,6 +31,8 @@ pub struct Outcome {
     pub log: String,
     /// Every step's GITHUB_OUTPUT records, by step id.
     pub step_outputs: BTreeMap<String, BTreeMap<String, String>>,
+    /// RUNNER_TEMP of the run, kept until the outcome is dropped.
+    pub runner_temp: tempfile::TempDir,
 }
 
 struct Ctx<'a> {
@@ -239,6 +241,7 @@ pub fn run(inv: Invocation) -> Result<Outcome> {
         success,
         log,
         step_outputs: ctx.steps,
+        runner_temp: temp,
     })
 }
 

@@ -4,5 +4,6 @@
 mod actions_yml;
 mod build_matrix;
 mod composite;
+mod path_filter;
 mod setup_script;
 mod support;

@@ -40,8 +40,12 @@ fn filters_yaml() -> String {
         let n = k % 100;
         let line = match k / 100 {
             0 => format!("svc{k}:\n  - 'services/svc{n}/**'\n  - 'libs/svc{n}/**'\n"),
-            1 => format!("web{k}:\n  - 'web/svc{n}/**/*.{{ts,tsx}}'\n  - '**/svc{n}/config/*.json'\n"),
-            2 => format!("multi{k}:\n  - '{{services,libs}}/svc{n}/{{src,test}}/**'\n  - 'tools/svc{n}/**/!(*.md)'\n"),
+            1 => format!(
+                "web{k}:\n  - 'web/svc{n}/**/*.{{ts,tsx}}'\n  - '**/svc{n}/config/*.json'\n"
+            ),
+            2 => format!(
+                "multi{k}:\n  - '{{services,libs}}/svc{n}/{{src,test}}/**'\n  - 'tools/svc{n}/**/!(*.md)'\n"
+            ),
             3 => format!(
                 "typed{k}:\n  - added|modified: 'infra/svc{n}/**/*.{{yaml,yml}}'\n  - deleted: 'docs/**'\n  - '**/m{}/f{}*.go'\n",
                 n % 13,
@@ -57,8 +61,17 @@ fn filters_yaml() -> String {
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -75,7 +88,9 @@ fn make_repo(dir: &Path) -> (String, String) {
     let who = "b <b@e> 1700000000 +0000";
     s.push_str("blob\nmark :1\ndata 2\nx\n\n");
     s.push_str(&format!("commit refs/heads/main\nmark :2\nauthor {who}\ncommitter {who}\ndata 4\nbase\nM 100644 :1 README.md\n\n"));
-    s.push_str(&format!("commit refs/heads/main\nmark :3\nauthor {who}\ncommitter {who}\ndata 4\nmany\nfrom :2\n"));
+    s.push_str(&format!(
+        "commit refs/heads/main\nmark :3\nauthor {who}\ncommitter {who}\ndata 4\nmany\nfrom :2\n"
+    ));
     for i in 0..FILES {
         s.push_str("M 100644 :1 ");
         s.push_str(&path_of(i));
@@ -102,7 +117,10 @@ fn main() {
     std::fs::create_dir(&repo).unwrap();
     let t = Instant::now();
     let (base, head) = make_repo(&repo);
-    eprintln!("generated a repository with {FILES} changed files in {:.2?}", t.elapsed());
+    eprintln!(
+        "generated a repository with {FILES} changed files in {:.2?}",
+        t.elapsed()
+    );
 
     let filters = filters_yaml();
     let event = tmp.path().join("event.json");
@@ -127,29 +145,52 @@ fn main() {
     let t = Instant::now();
     run(&mut step).expect("run succeeds");
     let end_to_end = t.elapsed();
-    let changes = step.outputs().iter().find(|(k, _)| k == "changes").map(|(_, v)| v.clone()).unwrap();
+    let changes = step
+        .outputs()
+        .iter()
+        .find(|(k, _)| k == "changes")
+        .map(|(_, v)| v.clone())
+        .unwrap();
 
     // Matching alone, on the same file list, for a like-for-like comparison.
-    let files: Vec<ChangedFile> = (0..FILES).map(|i| ChangedFile::new(path_of(i), "added")).collect();
+    let files: Vec<ChangedFile> = (0..FILES)
+        .map(|i| ChangedFile::new(path_of(i), "added"))
+        .collect();
     let t = Instant::now();
     let (set, _) = FilterSet::parse(&filters, Mode::Some).unwrap();
     let matched = set.matches(&files);
     let outputs = report::outputs(&set, &files, &matched, ListFormat::None);
     let matching = t.elapsed();
-    let ours_changes = outputs.iter().find(|(k, _)| k == "changes").map(|(_, v)| v.clone()).unwrap();
+    let ours_changes = outputs
+        .iter()
+        .find(|(k, _)| k == "changes")
+        .map(|(_, v)| v.clone())
+        .unwrap();
     assert_eq!(ours_changes, changes, "run() and the matching alone agree");
 
     println!("path-filter benchmark: {FILES} changed files, {FILTERS} filters");
-    println!("  run() end to end (git diff + match + outputs): {:.3} s", end_to_end.as_secs_f64());
-    println!("  matching + outputs only:                       {:.3} s", matching.as_secs_f64());
+    println!(
+        "  run() end to end (git diff + match + outputs): {:.3} s",
+        end_to_end.as_secs_f64()
+    );
+    println!(
+        "  matching + outputs only:                       {:.3} s",
+        matching.as_secs_f64()
+    );
     match peak_rss_kib() {
-        Some(k) => println!("  peak memory (VmHWM):                           {:.1} MiB", k as f64 / 1024.0),
+        Some(k) => println!(
+            "  peak memory (VmHWM):                           {:.1} MiB",
+            k as f64 / 1024.0
+        ),
         None => println!("  peak memory: unavailable (no /proc/self/status)"),
     }
 
     let node_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node");
     if !node_dir.join("node_modules/picomatch").is_dir() {
-        println!("  node baseline: skipped (run `npm ci --prefix {}`)", node_dir.display());
+        println!(
+            "  node baseline: skipped (run `npm ci --prefix {}`)",
+            node_dir.display()
+        );
         return;
     }
     let case = serde_json::json!({
@@ -161,19 +202,35 @@ fn main() {
     let case_path = tmp.path().join("case.json");
     std::fs::write(&case_path, case.to_string()).unwrap();
     let t = Instant::now();
-    let out = Command::new("node").arg(node_dir.join("dorny-bench.js")).arg(&case_path).output();
+    let out = Command::new("node")
+        .arg(node_dir.join("dorny-bench.js"))
+        .arg(&case_path)
+        .output();
     let node_wall = t.elapsed();
     match out {
         Ok(o) if o.status.success() => {
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
             let ms = v["ms"].as_f64().unwrap_or(f64::NAN);
             let same = v["changes"].as_str() == Some(ours_changes.as_str());
-            println!("  node (dorny loop, js-yaml + picomatch):        {:.3} s matching ({:.3} s with node start-up and JSON input)", ms / 1000.0, node_wall.as_secs_f64());
+            println!(
+                "  node (dorny loop, js-yaml + picomatch):        {:.3} s matching ({:.3} s with node start-up and JSON input)",
+                ms / 1000.0,
+                node_wall.as_secs_f64()
+            );
             println!("  same `changes` output as node: {same}");
-            println!("  speed-up, matching vs matching:  {:.1}x", (ms / 1000.0) / matching.as_secs_f64());
-            println!("  speed-up, our whole run() vs node matching alone: {:.1}x", (ms / 1000.0) / end_to_end.as_secs_f64());
+            println!(
+                "  speed-up, matching vs matching:  {:.1}x",
+                (ms / 1000.0) / matching.as_secs_f64()
+            );
+            println!(
+                "  speed-up, our whole run() vs node matching alone: {:.1}x",
+                (ms / 1000.0) / end_to_end.as_secs_f64()
+            );
         }
-        Ok(o) => println!("  node baseline failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Ok(o) => println!(
+            "  node baseline failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
         Err(e) => println!("  node baseline: cannot run node ({e})"),
     }
 }

@@ -50,11 +50,16 @@ pub fn pull_request_files(
             "pull request #{number} changes {n} files but the GitHub API lists at most {API_FILE_LIMIT}: check the repository out (actions/checkout) so path-filter can use git, and leave `changes-from` at `auto` or set it to `git`"
         );
     }
-    let _g = command::group(&format!("Fetching the files of pull request #{number} from the GitHub API"));
+    let _g = command::group(&format!(
+        "Fetching the files of pull request #{number} from the GitHub API"
+    ));
     let mut files = Vec::new();
     let mut rows_seen: u64 = 0;
     for page in 1.. {
-        let url = format!("{}/repos/{repo}/pulls/{number}/files?per_page=100&page={page}", api_url.trim_end_matches('/'));
+        let url = format!(
+            "{}/repos/{repo}/pulls/{number}/files?per_page=100&page={page}",
+            api_url.trim_end_matches('/')
+        );
         let mut resp = ureq::get(&url)
             .header("Authorization", &format!("Bearer {token}"))
             .header("Accept", "application/vnd.github+json")
@@ -107,8 +112,20 @@ mod tests {
         .unwrap();
         let mut out = Vec::new();
         rows_to_files(rows, &mut out);
-        let got: Vec<(&str, &str)> = out.iter().map(|f| (f.path.as_str(), f.status.as_str())).collect();
-        assert_eq!(got, [("a", "added"), ("b", "deleted"), ("new", "added"), ("old", "deleted"), ("c", "modified")]);
+        let got: Vec<(&str, &str)> = out
+            .iter()
+            .map(|f| (f.path.as_str(), f.status.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", "added"),
+                ("b", "deleted"),
+                ("new", "added"),
+                ("old", "deleted"),
+                ("c", "modified")
+            ]
+        );
     }
 
     #[test]

@@ -43,20 +43,42 @@ pub struct Changes {
 }
 
 fn short(sha: &str) -> &str {
-    if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) { &sha[..12] } else { sha }
+    if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        &sha[..12]
+    } else {
+        sha
+    }
 }
 
-pub fn detect(plan: &Plan, git: &Git, from: ChangesFrom, api: &ApiAccess, depth: u64) -> Result<Changes> {
-    if let Plan::PullRequest { number, base_sha, head_sha, changed_files } = plan {
+pub fn detect(
+    plan: &Plan,
+    git: &Git,
+    from: ChangesFrom,
+    api: &ApiAccess,
+    depth: u64,
+) -> Result<Changes> {
+    if let Plan::PullRequest {
+        number,
+        base_sha,
+        head_sha,
+        changed_files,
+    } = plan
+    {
         let use_api = |why: &str| -> Result<Changes> {
             let Some(token) = api.token else {
-                bail!("{why}, and there is no `token` to ask the GitHub API instead: check the repository out with actions/checkout, or pass `token`");
+                bail!(
+                    "{why}, and there is no `token` to ask the GitHub API instead: check the repository out with actions/checkout, or pass `token`"
+                );
             };
             let Some(repo) = api.repo else {
                 bail!("{why}, and GITHUB_REPOSITORY is not set, so the GitHub API cannot be asked");
             };
-            let files = crate::api::pull_request_files(api.url, repo, *number, token, *changed_files)?;
-            Ok(Changes { files, compared: format!("pull request #{number} (GitHub API)") })
+            let files =
+                crate::api::pull_request_files(api.url, repo, *number, token, *changed_files)?;
+            Ok(Changes {
+                files,
+                compared: format!("pull request #{number} (GitHub API)"),
+            })
         };
         if from == ChangesFrom::Api {
             return use_api("`changes-from` is `api`");
@@ -75,21 +97,31 @@ pub fn detect(plan: &Plan, git: &Git, from: ChangesFrom, api: &ApiAccess, depth:
             let mb = git.merge_base_deepening(&base, &head, depth)?;
             Ok(Changes {
                 files: git.diff(&mb, &head)?,
-                compared: format!("pull request #{number}: `{}` against merge-base `{}`", short(&head), short(&mb)),
+                compared: format!(
+                    "pull request #{number}: `{}` against merge-base `{}`",
+                    short(&head),
+                    short(&mb)
+                ),
             })
         };
         return match by_git() {
             Ok(c) => Ok(c),
             Err(e) if from == ChangesFrom::Auto && api.token.is_some() => {
-                command::warning(&format!("git could not list the pull request's changes ({e:#}); using the GitHub API"));
+                command::warning(&format!(
+                    "git could not list the pull request's changes ({e:#}); using the GitHub API"
+                ));
                 use_api("git failed")
             }
-            Err(e) => Err(e.context(format!("cannot list the changes of pull request #{number} with git"))),
+            Err(e) => Err(e.context(format!(
+                "cannot list the changes of pull request #{number} with git"
+            ))),
         };
     }
 
     if from == ChangesFrom::Api {
-        bail!("`changes-from: api` works only on pull request events; other events are read with git");
+        bail!(
+            "`changes-from: api` works only on pull request events; other events are read with git"
+        );
     }
     if !git.is_work_tree() {
         bail!(
@@ -98,17 +130,32 @@ pub fn detect(plan: &Plan, git: &Git, from: ChangesFrom, api: &ApiAccess, depth:
         );
     }
     Ok(match plan {
-        Plan::Uncommitted => Changes { files: git.uncommitted()?, compared: "uncommitted changes against `HEAD`".into() },
-        Plan::AllFiles => Changes { files: git.list_files()?, compared: "every file (initial push)".into() },
-        Plan::Nothing { why } => Changes { files: Vec::new(), compared: why.clone() },
+        Plan::Uncommitted => Changes {
+            files: git.uncommitted()?,
+            compared: "uncommitted changes against `HEAD`".into(),
+        },
+        Plan::AllFiles => Changes {
+            files: git.list_files()?,
+            compared: "every file (initial push)".into(),
+        },
+        Plan::Nothing { why } => Changes {
+            files: Vec::new(),
+            compared: why.clone(),
+        },
         Plan::LastCommit { head } => {
             let h = git.resolve(head, depth)?;
-            Changes { files: git.commit_changes(&h, depth)?, compared: format!("last commit `{}`", short(&h)) }
+            Changes {
+                files: git.commit_changes(&h, depth)?,
+                compared: format!("last commit `{}`", short(&h)),
+            }
         }
         Plan::Between { base, head } => {
             let b = git.resolve(base, depth)?;
             let h = git.resolve(head, depth)?;
-            Changes { files: git.diff(&b, &h)?, compared: format!("`{}..{}`", short(&b), short(&h)) }
+            Changes {
+                files: git.diff(&b, &h)?,
+                compared: format!("`{}..{}`", short(&b), short(&h)),
+            }
         }
         Plan::SinceMergeBase { base, head } => {
             let b = git.resolve(base, depth)?;
@@ -116,22 +163,51 @@ pub fn detect(plan: &Plan, git: &Git, from: ChangesFrom, api: &ApiAccess, depth:
             let mb = git.merge_base_deepening(&b, &h, depth)?;
             Changes {
                 files: git.diff(&mb, &h)?,
-                compared: format!("`{}` against its merge-base `{}` with `{base}`", short(&h), short(&mb)),
+                compared: format!(
+                    "`{}` against its merge-base `{}` with `{base}`",
+                    short(&h),
+                    short(&mb)
+                ),
             }
         }
-        Plan::Push { before, after, default_branch } => {
+        Plan::Push {
+            before,
+            after,
+            default_branch,
+            forced,
+        } => {
             let a = git.resolve(after, depth)?;
             match git.resolve(before, depth) {
-                Ok(b) if git.is_ancestor(&b, &a) => Changes { files: git.diff(&b, &a)?, compared: format!("push `{}..{}`", short(&b), short(&a)) },
+                // GitHub says the push was not forced: the two trees suffice.
+                Ok(b) if *forced == Some(false) => Changes {
+                    files: git.diff(&b, &a)?,
+                    compared: format!("push `{}..{}`", short(&b), short(&a)),
+                },
+                // Otherwise ancestry decides; in a shallow clone only the
+                // (deepening) merge-base can tell.
                 Ok(b) => {
                     let mb = git.merge_base_deepening(&b, &a, depth)?;
-                    command::notice(&format!(
-                        "force push: `{}` is not an ancestor of `{}`, so changes are taken from their merge-base `{}`",
-                        short(&b),
-                        short(&a),
-                        short(&mb)
-                    ));
-                    Changes { files: git.diff(&mb, &a)?, compared: format!("force push: `{}` against merge-base `{}`", short(&a), short(&mb)) }
+                    if mb == b {
+                        Changes {
+                            files: git.diff(&b, &a)?,
+                            compared: format!("push `{}..{}`", short(&b), short(&a)),
+                        }
+                    } else {
+                        command::notice(&format!(
+                            "force push: `{}` is not an ancestor of `{}`, so changes are taken from their merge-base `{}`",
+                            short(&b),
+                            short(&a),
+                            short(&mb)
+                        ));
+                        Changes {
+                            files: git.diff(&mb, &a)?,
+                            compared: format!(
+                                "force push: `{}` against merge-base `{}`",
+                                short(&a),
+                                short(&mb)
+                            ),
+                        }
+                    }
                 }
                 Err(e) => {
                     let Some(d) = default_branch else {
@@ -141,9 +217,18 @@ pub fn detect(plan: &Plan, git: &Git, from: ChangesFrom, api: &ApiAccess, depth:
                         "the commit before the push ({}) cannot be fetched (force push?): comparing with the merge-base with `{d}` instead",
                         short(before)
                     ));
-                    let b = git.resolve(d, depth).with_context(|| format!("cannot resolve the default branch `{d}`"))?;
+                    let b = git
+                        .resolve(d, depth)
+                        .with_context(|| format!("cannot resolve the default branch `{d}`"))?;
                     let mb = git.merge_base_deepening(&b, &a, depth)?;
-                    Changes { files: git.diff(&mb, &a)?, compared: format!("`{}` against its merge-base `{}` with `{d}`", short(&a), short(&mb)) }
+                    Changes {
+                        files: git.diff(&mb, &a)?,
+                        compared: format!(
+                            "`{}` against its merge-base `{}` with `{d}`",
+                            short(&a),
+                            short(&mb)
+                        ),
+                    }
                 }
             }
         }

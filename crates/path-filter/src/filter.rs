@@ -36,7 +36,9 @@ use crate::glob::{Glob, GlobSet, Matches};
 
 /// The change types dorny reports (git's `A C D M R U`) plus `unknown`
 /// (git's `T` type change and `X`), which dorny leaves without a type.
-pub const CHANGE_TYPES: &[&str] = &["added", "copied", "deleted", "modified", "renamed", "unmerged", "unknown"];
+pub const CHANGE_TYPES: &[&str] = &[
+    "added", "copied", "deleted", "modified", "renamed", "unmerged", "unknown",
+];
 
 /// One changed file: its path and change type (one of [`CHANGE_TYPES`], or
 /// what the GitHub API reported).
@@ -153,7 +155,8 @@ impl Builder {
         if let Some(i) = self.patterns.iter().position(|p| p == pattern) {
             return Ok(i);
         }
-        let g = Glob::new(pattern).with_context(|| format!("invalid pattern in filter `{filter}`"))?;
+        let g =
+            Glob::new(pattern).with_context(|| format!("invalid pattern in filter `{filter}`"))?;
         if !g.is_valid_regex() {
             self.warnings.push(format!(
                 "filter `{filter}`: pattern {pattern:?} is not a valid glob (picomatch turns it into an invalid regular expression), so it only matches a file named exactly {pattern:?}; check its brackets and parentheses"
@@ -166,7 +169,11 @@ impl Builder {
 
     /// A rule from one pattern; ordered mode reads `!x` as "take out x".
     fn rule(&mut self, statuses: Option<Vec<String>>, pattern: &str, filter: &str) -> Result<Rule> {
-        if self.mode == Mode::Ordered && pattern.len() > 1 && pattern.starts_with('!') && !pattern.starts_with("!(") {
+        if self.mode == Mode::Ordered
+            && pattern.len() > 1
+            && pattern.starts_with('!')
+            && !pattern.starts_with("!(")
+        {
             let g = self.glob(&pattern[1..], filter)?;
             return Ok(Rule {
                 statuses,
@@ -213,7 +220,10 @@ impl Builder {
                             out.push(self.rule(Some(statuses.clone()), p, filter)?);
                         }
                     } else {
-                        let globs = patterns.iter().map(|p| self.glob(p, filter)).collect::<Result<Vec<_>>>()?;
+                        let globs = patterns
+                            .iter()
+                            .map(|p| self.glob(p, filter))
+                            .collect::<Result<Vec<_>>>()?;
                         out.push(Rule {
                             statuses: Some(statuses),
                             globs,
@@ -256,8 +266,10 @@ impl FilterSet {
     /// Parses the filters YAML. Returns the filters and warnings for the
     /// user (patterns that cannot mean what they say).
     pub fn parse(yaml: &str, mode: Mode) -> Result<(FilterSet, Vec<String>)> {
-        let mut doc: Value = serde_norway::from_str(yaml).context("the `filters` input is not valid YAML")?;
-        doc.apply_merge().context("cannot apply the `<<` merge keys in `filters`")?;
+        let mut doc: Value =
+            serde_norway::from_str(yaml).context("the `filters` input is not valid YAML")?;
+        doc.apply_merge()
+            .context("cannot apply the `<<` merge keys in `filters`")?;
         let Value::Mapping(map) = doc else {
             bail!(
                 "the `filters` input must be a YAML map of filter names to patterns (for example `src: 'src/**'`), but it is a {}",
@@ -300,7 +312,11 @@ impl FilterSet {
                     .collect();
                 if let Some(first) = negated.first() {
                     let all = negated.len() == f.rules.iter().map(|r| r.globs.len()).sum::<usize>();
-                    let what = if all { "this filter (only `!` rules)" } else { "this filter" };
+                    let what = if all {
+                        "this filter (only `!` rules)"
+                    } else {
+                        "this filter"
+                    };
                     b.warnings.push(format!(
                         "filter `{}`: with `predicate-quantifier: some` the rule {first:?} matches every file it does not exclude, so {what} matches nearly any change; set `predicate-quantifier: every` (all rules must match) or `ordered: true` (later `!` rules take files out)",
                         f.name,
@@ -375,7 +391,12 @@ impl FilterSet {
                     }
                 }
             }
-            touched.extend(self.unconditional.iter().copied().filter(|k| stamp[*k as usize] != fi));
+            touched.extend(
+                self.unconditional
+                    .iter()
+                    .copied()
+                    .filter(|k| stamp[*k as usize] != fi),
+            );
             for &k in &touched {
                 if self.filter_matches(&self.filters[k as usize], file, &m) {
                     out[k as usize].push(fi);
@@ -387,7 +408,8 @@ impl FilterSet {
 
     fn filter_matches(&self, f: &Filter, file: &ChangedFile, hits: &Matches) -> bool {
         let rule_matches = |r: &Rule| {
-            r.statuses.as_ref().is_none_or(|s| s.iter().any(|s| *s == file.status)) && r.globs.iter().any(|g| hits.get(*g))
+            r.statuses.as_ref().is_none_or(|s| s.contains(&file.status))
+                && r.globs.iter().any(|g| hits.get(*g))
         };
         match self.mode {
             Mode::Some => f.rules.iter().any(rule_matches),
@@ -418,7 +440,9 @@ pub fn mode_from_inputs(quantifier: &str, ordered: bool) -> Result<Mode> {
     };
     if ordered {
         if q == Mode::Every {
-            bail!("`ordered: true` and `predicate-quantifier: every` cannot be combined: ordered rules already decide file by file; drop one of them");
+            bail!(
+                "`ordered: true` and `predicate-quantifier: every` cannot be combined: ordered rules already decide file by file; drop one of them"
+            );
         }
         return Ok(Mode::Ordered);
     }
@@ -433,7 +457,12 @@ mod tests {
         let hits = set.matches(files);
         set.names()
             .zip(hits)
-            .map(|(n, h)| (n.to_string(), h.into_iter().map(|i| files[i].path.clone()).collect()))
+            .map(|(n, h)| {
+                (
+                    n.to_string(),
+                    h.into_iter().map(|i| files[i].path.clone()).collect(),
+                )
+            })
             .collect()
     }
 
@@ -446,10 +475,22 @@ mod tests {
         let yaml = "shared: &shared\n  - 'common/**'\n  - config/**\napp:\n  - *shared\n  - 'app/**'\nbase: &b { added: 'x/**' }\nderived:\n  <<: *b\n  deleted: 'y/**'\n";
         let (set, w) = FilterSet::parse(yaml, Mode::Some).unwrap();
         assert!(w.is_empty(), "{w:?}");
-        let f = files(&[("common/a", "modified"), ("app/b", "added"), ("x/1", "added"), ("y/1", "deleted"), ("y/2", "added")]);
+        let f = files(&[
+            ("common/a", "modified"),
+            ("app/b", "added"),
+            ("x/1", "added"),
+            ("y/1", "deleted"),
+            ("y/2", "added"),
+        ]);
         let got = names(&set, &f);
         assert_eq!(got[0], ("shared".into(), vec!["common/a".to_string()]));
-        assert_eq!(got[1], ("app".into(), vec!["common/a".to_string(), "app/b".to_string()]));
+        assert_eq!(
+            got[1],
+            (
+                "app".into(),
+                vec!["common/a".to_string(), "app/b".to_string()]
+            )
+        );
         assert_eq!(got[2].1, vec!["x/1".to_string()]);
         assert_eq!(got[3].1, vec!["x/1".to_string(), "y/1".to_string()]);
     }
@@ -459,7 +500,12 @@ mod tests {
         let yaml = "a:\n  - added|modified: '**/*.rs'\nb:\n  - deleted: ['**/*.md', 'docs/**']\nc:\n  - ADDED | Copied : '**'\n";
         let (set, w) = FilterSet::parse(yaml, Mode::Some).unwrap();
         assert!(w.is_empty());
-        let f = files(&[("x.rs", "added"), ("y.rs", "deleted"), ("docs/z", "deleted"), ("q", "copied")]);
+        let f = files(&[
+            ("x.rs", "added"),
+            ("y.rs", "deleted"),
+            ("docs/z", "deleted"),
+            ("q", "copied"),
+        ]);
         let got = names(&set, &f);
         assert_eq!(got[0].1, vec!["x.rs"]);
         assert_eq!(got[1].1, vec!["docs/z"]);
@@ -471,10 +517,21 @@ mod tests {
     #[test]
     fn quantifiers_and_the_negation_pitfall() {
         let yaml = "backend:\n  - 'pkg/**'\n  - '!**/*.md'\n";
-        let f = files(&[("pkg/a.go", "modified"), ("pkg/README.md", "modified"), ("docs/x.md", "added"), ("web/y.js", "added")]);
+        let f = files(&[
+            ("pkg/a.go", "modified"),
+            ("pkg/README.md", "modified"),
+            ("docs/x.md", "added"),
+            ("web/y.js", "added"),
+        ]);
         let (some, w) = FilterSet::parse(yaml, Mode::Some).unwrap();
-        assert_eq!(names(&some, &f)[0].1, vec!["pkg/a.go", "pkg/README.md", "web/y.js"]);
-        assert!(w[0].contains("`backend`") && w[0].contains("predicate-quantifier: every"), "{w:?}");
+        assert_eq!(
+            names(&some, &f)[0].1,
+            vec!["pkg/a.go", "pkg/README.md", "web/y.js"]
+        );
+        assert!(
+            w[0].contains("`backend`") && w[0].contains("predicate-quantifier: every"),
+            "{w:?}"
+        );
         let (every, w) = FilterSet::parse(yaml, Mode::Every).unwrap();
         assert!(w.is_empty());
         assert_eq!(names(&every, &f)[0].1, vec!["pkg/a.go"]);
@@ -493,14 +550,26 @@ mod tests {
     fn ordered_mode_reincludes() {
         let yaml = "f:\n  - 'src/**'\n  - '!src/**/*.md'\n  - 'src/keep.md'\n  - deleted: '!src/gone/**'\n";
         let (set, _) = FilterSet::parse(yaml, Mode::Ordered).unwrap();
-        let f = files(&[("src/a.rs", "added"), ("src/b.md", "added"), ("src/keep.md", "modified"), ("src/gone/x", "deleted"), ("src/gone/y", "added")]);
-        assert_eq!(names(&set, &f)[0].1, vec!["src/a.rs", "src/keep.md", "src/gone/y"]);
+        let f = files(&[
+            ("src/a.rs", "added"),
+            ("src/b.md", "added"),
+            ("src/keep.md", "modified"),
+            ("src/gone/x", "deleted"),
+            ("src/gone/y", "added"),
+        ]);
+        assert_eq!(
+            names(&set, &f)[0].1,
+            vec!["src/a.rs", "src/keep.md", "src/gone/y"]
+        );
     }
 
     #[test]
     fn javascript_key_order_and_odd_keys() {
         let (set, _) = FilterSet::parse("b: x\n10: x\na: x\n2: x\ntrue: x\n", Mode::Some).unwrap();
-        assert_eq!(set.names().collect::<Vec<_>>(), ["2", "10", "b", "a", "true"]);
+        assert_eq!(
+            set.names().collect::<Vec<_>>(),
+            ["2", "10", "b", "a", "true"]
+        );
         // An empty list matches nothing under `some`, everything under `every`.
         let f = files(&[("a", "added")]);
         let (s, _) = FilterSet::parse("e: []\n", Mode::Some).unwrap();

@@ -40,12 +40,17 @@ pub fn parse_name_status(out: &[u8]) -> Result<Vec<ChangedFile>> {
     let mut files = Vec::new();
     let mut fields = out.split(|b| *b == 0).filter(|f| !f.is_empty());
     while let Some(status) = fields.next() {
-        let status = std::str::from_utf8(status).context("git printed a status that is not text")?;
+        let status =
+            std::str::from_utf8(status).context("git printed a status that is not text")?;
         let Some(path) = fields.next() else {
             bail!("git printed a status without a path");
         };
-        let path = String::from_utf8(path.to_vec())
-            .map_err(|e| anyhow::anyhow!("a changed file's name is not UTF-8: {:?}", String::from_utf8_lossy(e.as_bytes())))?;
+        let path = String::from_utf8(path.to_vec()).map_err(|e| {
+            anyhow::anyhow!(
+                "a changed file's name is not UTF-8: {:?}",
+                String::from_utf8_lossy(e.as_bytes())
+            )
+        })?;
         files.push(ChangedFile::new(path, status_word(status)));
     }
     Ok(files)
@@ -71,7 +76,12 @@ impl Git {
         let mut c = Command::new("git");
         c.arg("-C")
             .arg(&self.dir)
-            .args(["-c", "core.quotepath=off", "-c", "advice.detachedHead=false"])
+            .args([
+                "-c",
+                "core.quotepath=off",
+                "-c",
+                "advice.detachedHead=false",
+            ])
             .args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("LC_ALL", "C")
@@ -118,19 +128,28 @@ impl Git {
     }
 
     pub fn is_shallow(&self) -> bool {
-        self.text(&["rev-parse", "--is-shallow-repository"]).is_ok_and(|s| s == "true")
+        self.text(&["rev-parse", "--is-shallow-repository"])
+            .is_ok_and(|s| s == "true")
     }
 
     /// The commit `rev` names, if it is here.
     pub fn commit(&self, rev: &str) -> Option<String> {
         let spec = format!("{rev}^{{commit}}");
-        self.text(&["rev-parse", "--verify", "--quiet", "--end-of-options", &spec])
-            .ok()
-            .filter(|s| !s.is_empty())
+        self.text(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &spec,
+        ])
+        .ok()
+        .filter(|s| !s.is_empty())
     }
 
     pub fn merge_base(&self, a: &str, b: &str) -> Option<String> {
-        self.text(&["merge-base", a, b]).ok().filter(|s| !s.is_empty())
+        self.text(&["merge-base", a, b])
+            .ok()
+            .filter(|s| !s.is_empty())
     }
 
     pub fn is_ancestor(&self, a: &str, b: &str) -> bool {
@@ -160,7 +179,9 @@ impl Git {
             }
             candidates.iter().find_map(|c| git.commit(c)).or_else(|| {
                 // A full ref (`refs/pull/1/head`) or anything else git names.
-                name.starts_with("refs/").then(|| git.commit(name)).flatten()
+                name.starts_with("refs/")
+                    .then(|| git.commit(name))
+                    .flatten()
             })
         };
         if let Some(c) = local(self) {
@@ -174,7 +195,11 @@ impl Git {
             );
         }
         let depth_arg = format!("--depth={depth}");
-        let deepen = if self.is_shallow() { vec![depth_arg.as_str()] } else { Vec::new() };
+        let deepen = if self.is_shallow() {
+            vec![depth_arg.as_str()]
+        } else {
+            Vec::new()
+        };
         command::info(&format!("fetching {name} from {}", self.remote));
         if is_hex_sha(name) {
             self.fetch(&deepen, &[name])?;
@@ -182,7 +207,11 @@ impl Git {
             let branch = format!("+refs/heads/{name}:{}", candidates[0]);
             let tag = format!("+refs/tags/{name}:refs/tags/{name}");
             let full = format!("+{name}:{name}");
-            let attempts: Vec<&str> = if name.starts_with("refs/") { vec![&full] } else { vec![&branch, &tag] };
+            let attempts: Vec<&str> = if name.starts_with("refs/") {
+                vec![&full]
+            } else {
+                vec![&branch, &tag]
+            };
             let mut last = None;
             for refspec in attempts {
                 match self.fetch(&deepen, &[refspec]) {
@@ -203,7 +232,12 @@ impl Git {
     /// Finds the merge-base of two commits, deepening a shallow clone as
     /// needed: the depth doubles from `initial_depth` up to a cap, then the
     /// whole history is fetched once before giving up.
-    pub fn merge_base_deepening(&self, base: &str, head: &str, initial_depth: u64) -> Result<String> {
+    pub fn merge_base_deepening(
+        &self,
+        base: &str,
+        head: &str,
+        initial_depth: u64,
+    ) -> Result<String> {
         if let Some(mb) = self.merge_base(base, head) {
             return Ok(mb);
         }
@@ -212,7 +246,9 @@ impl Git {
             if !self.is_shallow() {
                 break;
             }
-            command::info(&format!("no merge-base of {base} and {head} yet: deepening the clone by {depth} commits"));
+            command::info(&format!(
+                "no merge-base of {base} and {head} yet: deepening the clone by {depth} commits"
+            ));
             let arg = format!("--deepen={depth}");
             self.fetch(&[&arg], &[base, head])
                 .context("cannot deepen the shallow clone to find the merge-base")?;
@@ -223,7 +259,8 @@ impl Git {
         }
         if self.is_shallow() {
             command::info("fetching the whole history to find the merge-base");
-            self.fetch(&["--unshallow"], &[base, head]).context("cannot unshallow the clone")?;
+            self.fetch(&["--unshallow"], &[base, head])
+                .context("cannot unshallow the clone")?;
             if let Some(mb) = self.merge_base(base, head) {
                 return Ok(mb);
             }
@@ -236,7 +273,16 @@ impl Git {
     /// `git diff --no-renames --name-status -z base head`: a rename is a
     /// deletion plus an addition, as in dorny.
     pub fn diff(&self, base: &str, head: &str) -> Result<Vec<ChangedFile>> {
-        let out = self.run(&["diff", "--no-renames", "--name-status", "-z", "--no-ext-diff", base, head, "--"])?;
+        let out = self.run(&[
+            "diff",
+            "--no-renames",
+            "--name-status",
+            "-z",
+            "--no-ext-diff",
+            base,
+            head,
+            "--",
+        ])?;
         parse_name_status(&out)
     }
 
@@ -244,14 +290,23 @@ impl Git {
     /// files that are not ignored (as `added`).
     pub fn uncommitted(&self) -> Result<Vec<ChangedFile>> {
         let mut files = if self.commit("HEAD").is_some() {
-            parse_name_status(&self.run(&["diff", "--no-renames", "--name-status", "-z", "--no-ext-diff", "HEAD", "--"])?)?
+            parse_name_status(&self.run(&[
+                "diff",
+                "--no-renames",
+                "--name-status",
+                "-z",
+                "--no-ext-diff",
+                "HEAD",
+                "--",
+            ])?)?
         } else {
             // No commit yet: everything in the index is new.
             self.list_files()?
         };
         let untracked = self.run(&["ls-files", "-z", "--others", "--exclude-standard", "--"])?;
         for p in untracked.split(|b| *b == 0).filter(|p| !p.is_empty()) {
-            let path = String::from_utf8(p.to_vec()).context("an untracked file's name is not UTF-8")?;
+            let path =
+                String::from_utf8(p.to_vec()).context("an untracked file's name is not UTF-8")?;
             files.push(ChangedFile::new(path, "added"));
         }
         Ok(files)
@@ -281,7 +336,15 @@ impl Git {
         match self.commit(&parent) {
             Some(p) => self.diff(&p, commit),
             None => {
-                let out = self.run(&["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--"])?;
+                let out = self.run(&[
+                    "ls-tree",
+                    "-r",
+                    "-z",
+                    "--name-only",
+                    "--full-tree",
+                    commit,
+                    "--",
+                ])?;
                 out.split(|b| *b == 0)
                     .filter(|p| !p.is_empty())
                     .map(|p| {
@@ -300,10 +363,10 @@ impl Git {
         if !branch.is_empty() && branch != "HEAD" {
             return Ok(branch);
         }
-        if let Ok(tag) = self.text(&["describe", "--tags", "--exact-match"]) {
-            if !tag.is_empty() {
-                return Ok(tag);
-            }
+        if let Ok(tag) = self.text(&["describe", "--tags", "--exact-match"])
+            && !tag.is_empty()
+        {
+            return Ok(tag);
         }
         self.text(&["rev-parse", "HEAD"])
     }
@@ -317,10 +380,20 @@ mod tests {
     fn parses_name_status() {
         let out = b"M\0src/a b.rs\0A\0-dash\0D\0new\nline\0R100\0x\0T\0link\0X\0odd\0";
         let files = parse_name_status(out).unwrap();
-        let got: Vec<(&str, &str)> = files.iter().map(|f| (f.path.as_str(), f.status.as_str())).collect();
+        let got: Vec<(&str, &str)> = files
+            .iter()
+            .map(|f| (f.path.as_str(), f.status.as_str()))
+            .collect();
         assert_eq!(
             got,
-            [("src/a b.rs", "modified"), ("-dash", "added"), ("new\nline", "deleted"), ("x", "renamed"), ("link", "unknown"), ("odd", "unknown")]
+            [
+                ("src/a b.rs", "modified"),
+                ("-dash", "added"),
+                ("new\nline", "deleted"),
+                ("x", "renamed"),
+                ("link", "unknown"),
+                ("odd", "unknown")
+            ]
         );
     }
 }

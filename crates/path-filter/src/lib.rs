@@ -91,9 +91,10 @@ pub static SPEC: ActionSpec = ActionSpec {
             "filters",
             "Filters as YAML (a map of filter name to glob patterns; optional change types such as `added|modified: 'src/**'`), or the path of a YAML file holding them, relative to `working-directory`.",
         ),
-        InputSpec::optional(
+        InputSpec::with_default(
             "token",
-            "GitHub token, used only to list a pull request's files through the REST API when git cannot (no checkout, or `changes-from: api`). In action.yml it defaults to `${{ github.token }}`.",
+            "GitHub token, used only to list a pull request's files through the REST API when git cannot (no checkout, or `changes-from: api`).",
+            "${{ github.token }}",
         )
         .secret(),
         InputSpec::optional(
@@ -186,7 +187,8 @@ fn read_filters(dir: &Path, input: &str) -> Result<String> {
     if !path.is_file() {
         bail!("the filters path {} is not a file", path.display());
     }
-    std::fs::read_to_string(&path).with_context(|| format!("cannot read the filters file {}", path.display()))
+    std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the filters file {}", path.display()))
 }
 
 /// Runs the action: reads inputs, finds the changed files, matches the
@@ -196,17 +198,30 @@ pub fn run(step: &mut Step) -> Result<()> {
     let format = {
         let v = step.inputs.get("list-files").unwrap_or("none");
         ListFormat::parse(v).with_context(|| {
-            format!("input `list-files` must be one of {}, got {v:?}", ListFormat::NAMES.join(", "))
+            format!(
+                "input `list-files` must be one of {}, got {v:?}",
+                ListFormat::NAMES.join(", ")
+            )
         })?
     };
-    let quantifier = step.inputs.get("predicate-quantifier").unwrap_or("some").to_string();
+    let quantifier = step
+        .inputs
+        .get("predicate-quantifier")
+        .unwrap_or("some")
+        .to_string();
     let ordered = step.inputs.bool("ordered")?;
     let mode = filter::mode_from_inputs(&quantifier, ordered)?;
     // dorny falls back to 10 on a value that is not a number; we say so.
-    let depth = step.inputs.u64_opt("initial-fetch-depth")?.unwrap_or(100).max(1);
+    let depth = step
+        .inputs
+        .u64_opt("initial-fetch-depth")?
+        .unwrap_or(100)
+        .max(1);
     let from = {
         let v = step.inputs.get("changes-from").unwrap_or("auto");
-        ChangesFrom::parse(v).with_context(|| format!("input `changes-from` must be `auto`, `git` or `api`, got {v:?}"))?
+        ChangesFrom::parse(v).with_context(|| {
+            format!("input `changes-from` must be `auto`, `git` or `api`, got {v:?}")
+        })?
     };
 
     let yaml = read_filters(&dir, step.inputs.required("filters")?)?;
@@ -247,7 +262,11 @@ pub fn run(step: &mut Step) -> Result<()> {
     };
     let git = Git::new(&dir);
     let found = changes::detect(&the_plan, &git, from, &api, depth)?;
-    command::info(&format!("Detected {} changed files ({})", found.files.len(), found.compared));
+    command::info(&format!(
+        "Detected {} changed files ({})",
+        found.files.len(),
+        found.compared
+    ));
 
     let matched = filters.matches(&found.files);
     report::log_results(&filters, &found.files, &matched);

@@ -39,7 +39,9 @@ impl ListFormat {
         Some(match self {
             ListFormat::None => return None,
             ListFormat::Csv => names.map(csv_escape).collect::<Vec<_>>().join(","),
-            ListFormat::Json => serde_json::to_string(&names.collect::<Vec<_>>()).expect("strings serialize"),
+            ListFormat::Json => {
+                serde_json::to_string(&names.collect::<Vec<_>>()).expect("strings serialize")
+            }
             ListFormat::Shell => names.map(shell_escape).collect::<Vec<_>>().join(" "),
             ListFormat::Escape => names.map(backslash_escape).collect::<Vec<_>>().join(" "),
         })
@@ -67,8 +69,14 @@ fn shell_safe(c: char) -> bool {
 fn js_space(c: char) -> bool {
     matches!(
         c,
-        '\t' | '\n' | '\x0B' | '\x0C' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}'
-            | '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{FEFF}'
+        '\t' | '\n' | '\x0B' | '\x0C' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202F}'
+                | '\u{205F}'
+                | '\u{3000}'
+                | '\u{FEFF}'
     )
 }
 
@@ -87,10 +95,17 @@ pub fn shell_escape(value: &str) -> String {
         return value.to_string();
     }
     if value.contains('\'') {
-        if value.chars().all(|c| shell_safe(c) || c == '\'' || js_space(c)) {
+        if value
+            .chars()
+            .all(|c| shell_safe(c) || c == '\'' || js_space(c))
+        {
             return format!("\"{value}\"");
         }
-        return value.split('\'').map(shell_escape).collect::<Vec<_>>().join("\\'");
+        return value
+            .split('\'')
+            .map(shell_escape)
+            .collect::<Vec<_>>()
+            .join("\\'");
     }
     format!("'{value}'")
 }
@@ -138,7 +153,15 @@ mod tests {
 
     #[test]
     fn odd_names() {
-        let names = ["a b.txt", "q\"uote", "it's", "-rf", "ünï/çødé", "tab\there", "x'y z$"];
+        let names = [
+            "a b.txt",
+            "q\"uote",
+            "it's",
+            "-rf",
+            "ünï/çødé",
+            "tab\there",
+            "x'y z$",
+        ];
         assert_eq!(
             ListFormat::Shell.format(&names).unwrap(),
             "'a b.txt' 'q\"uote' \"it's\" -rf 'ünï/çødé' 'tab\there' x\\''y z$'"
@@ -151,7 +174,10 @@ mod tests {
             ListFormat::Escape.format(&names).unwrap(),
             "a\\ b.txt q\\\"uote it\\'s -rf \\ün\\ï/\\ç\\ød\\é tab\\\there x\\'y\\ z\\$"
         );
-        assert_eq!(ListFormat::Json.format(&names).unwrap(), serde_json::to_string(&names).unwrap());
+        assert_eq!(
+            ListFormat::Json.format(&names).unwrap(),
+            serde_json::to_string(&names).unwrap()
+        );
         assert_eq!(ListFormat::None.format(&names), None);
     }
 

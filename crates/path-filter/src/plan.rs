@@ -39,7 +39,13 @@ pub enum Plan {
     /// `base..head`, directly.
     Between { base: String, head: String },
     /// A push: `before..after`, or the merge-base after a force push.
-    Push { before: String, after: String, default_branch: Option<String> },
+    /// `forced` is the payload's flag, when it has one.
+    Push {
+        before: String,
+        after: String,
+        default_branch: Option<String>,
+        forced: Option<bool>,
+    },
     /// The last commit of `head` against its first parent.
     LastCommit { head: String },
     /// Every tracked file, as added.
@@ -70,7 +76,9 @@ pub struct Context<'a> {
 
 /// `refs/heads/x` and `refs/tags/x` to `x`.
 pub fn short_name(r: &str) -> &str {
-    r.strip_prefix("refs/heads/").or_else(|| r.strip_prefix("refs/tags/")).unwrap_or(r)
+    r.strip_prefix("refs/heads/")
+        .or_else(|| r.strip_prefix("refs/tags/"))
+        .unwrap_or(r)
 }
 
 fn is_sha(s: &str) -> bool {
@@ -114,7 +122,9 @@ pub fn plan(cx: &Context) -> Result<(Plan, Vec<String>)> {
                 cx.event
             );
         };
-        let changed_files = pr.and_then(|p| p.get("changed_files")).and_then(Value::as_u64);
+        let changed_files = pr
+            .and_then(|p| p.get("changed_files"))
+            .and_then(Value::as_u64);
         return Ok((
             Plan::PullRequest {
                 number,
@@ -131,24 +141,54 @@ pub fn plan(cx: &Context) -> Result<(Plan, Vec<String>)> {
             str_at(payload, &["merge_group", "base_sha"]),
             str_at(payload, &["merge_group", "head_sha"]),
         ) else {
-            bail!("the `merge_group` event payload has no `merge_group.base_sha` and `head_sha`; check GITHUB_EVENT_PATH");
+            bail!(
+                "the `merge_group` event payload has no `merge_group.base_sha` and `head_sha`; check GITHUB_EVENT_PATH"
+            );
         };
         let head = cx.head.unwrap_or(head);
-        return Ok((Plan::SinceMergeBase { base: base.to_string(), head: head.to_string() }, notes));
+        return Ok((
+            Plan::SinceMergeBase {
+                base: base.to_string(),
+                head: head.to_string(),
+            },
+            notes,
+        ));
     }
 
-    let before = if cx.event == "push" { str_at(payload, &["before"]) } else { None };
+    let before = if cx.event == "push" {
+        str_at(payload, &["before"])
+    } else {
+        None
+    };
     let after = str_at(payload, &["after"]).or(cx.github_sha);
     let pushed_ref = str_at(payload, &["ref"]).or(cx.github_ref).map(short_name);
+    let forced = payload
+        .and_then(|p| p.get("forced"))
+        .and_then(Value::as_bool);
 
     if cx.event == "push" && cx.base.is_none() && cx.head.is_none() {
         let Some(after) = after else {
             bail!("the `push` event payload has no `after` commit and GITHUB_SHA is not set");
         };
         if after == NULL_SHA {
-            return Ok((Plan::Nothing { why: "the push deleted the branch or tag".into() }, notes));
+            return Ok((
+                Plan::Nothing {
+                    why: "the push deleted the branch or tag".into(),
+                },
+                notes,
+            ));
         }
-        return Ok((new_or_push(before, after, pushed_ref, default_branch, &mut notes), notes));
+        return Ok((
+            new_or_push(
+                before,
+                after,
+                pushed_ref,
+                default_branch,
+                forced,
+                &mut notes,
+            ),
+            notes,
+        ));
     }
 
     // dorny's rules for an explicit `base`, and for every other event.
@@ -161,19 +201,40 @@ pub fn plan(cx: &Context) -> Result<(Plan, Vec<String>)> {
         Some(h) => h.to_string(),
         None => cx.github_sha.unwrap_or("HEAD").to_string(),
     };
-    let Some(base) = cx.base.map(short_name).map(str::to_string).or(default_branch.clone()) else {
+    let Some(base) = cx
+        .base
+        .map(short_name)
+        .map(str::to_string)
+        .or(default_branch.clone())
+    else {
         bail!(
             "nothing to compare with: set the `base` input (a branch, tag or commit), or run on an event whose payload names the repository's default branch"
         );
     };
     if is_sha(&base) {
-        return Ok((Plan::Between { base, head: head_commit }, notes));
+        return Ok((
+            Plan::Between {
+                base,
+                head: head_commit,
+            },
+            notes,
+        ));
     }
     if head_name.as_deref() == Some(base.as_str()) {
         return Ok(match before {
             Some(before) => {
                 let after = after.unwrap_or(&head_commit).to_string();
-                (new_or_push(Some(before), &after, pushed_ref, default_branch, &mut notes), notes)
+                (
+                    new_or_push(
+                        Some(before),
+                        &after,
+                        pushed_ref,
+                        default_branch,
+                        forced,
+                        &mut notes,
+                    ),
+                    notes,
+                )
             }
             None => {
                 notes.push(format!(
@@ -183,7 +244,13 @@ pub fn plan(cx: &Context) -> Result<(Plan, Vec<String>)> {
             }
         });
     }
-    Ok((Plan::SinceMergeBase { base, head: head_commit }, notes))
+    Ok((
+        Plan::SinceMergeBase {
+            base,
+            head: head_commit,
+        },
+        notes,
+    ))
 }
 
 fn new_or_push(
@@ -191,24 +258,37 @@ fn new_or_push(
     after: &str,
     pushed_ref: Option<&str>,
     default_branch: Option<String>,
+    forced: Option<bool>,
     notes: &mut Vec<String>,
 ) -> Plan {
     match before {
         None => {
             notes.push("the push event has no `before` commit: looking at the last commit".into());
-            Plan::LastCommit { head: after.to_string() }
+            Plan::LastCommit {
+                head: after.to_string(),
+            }
         }
         Some(b) if b == NULL_SHA => match default_branch {
             Some(d) if pushed_ref != Some(d.as_str()) => {
                 notes.push(format!("first push of `{}`: comparing with its merge-base with the default branch `{d}`", pushed_ref.unwrap_or(after)));
-                Plan::SinceMergeBase { base: d, head: after.to_string() }
+                Plan::SinceMergeBase {
+                    base: d,
+                    head: after.to_string(),
+                }
             }
             _ => {
-                notes.push("initial push of the default branch: every file is listed as added".into());
+                notes.push(
+                    "initial push of the default branch: every file is listed as added".into(),
+                );
                 Plan::AllFiles
             }
         },
-        Some(b) => Plan::Push { before: b.to_string(), after: after.to_string(), default_branch },
+        Some(b) => Plan::Push {
+            before: b.to_string(),
+            after: after.to_string(),
+            default_branch,
+            forced,
+        },
     }
 }
 
@@ -236,18 +316,49 @@ mod tests {
     fn push_rules() {
         let repo = json!({"default_branch": "main"});
         let p = json!({"ref": "refs/heads/feat", "before": A, "after": B, "repository": repo});
-        assert_eq!(run("push", p, None, None), Plan::Push { before: A.into(), after: B.into(), default_branch: Some("main".into()) });
-        let p = json!({"ref": "refs/heads/feat", "before": NULL_SHA, "after": B, "repository": repo});
-        assert_eq!(run("push", p, None, None), Plan::SinceMergeBase { base: "main".into(), head: B.into() });
-        let p = json!({"ref": "refs/heads/main", "before": NULL_SHA, "after": B, "repository": repo});
+        assert_eq!(
+            run("push", p, None, None),
+            Plan::Push {
+                before: A.into(),
+                after: B.into(),
+                default_branch: Some("main".into()),
+                forced: None
+            }
+        );
+        let p =
+            json!({"ref": "refs/heads/feat", "before": NULL_SHA, "after": B, "repository": repo});
+        assert_eq!(
+            run("push", p, None, None),
+            Plan::SinceMergeBase {
+                base: "main".into(),
+                head: B.into()
+            }
+        );
+        let p =
+            json!({"ref": "refs/heads/main", "before": NULL_SHA, "after": B, "repository": repo});
         assert_eq!(run("push", p, None, None), Plan::AllFiles);
-        let p = json!({"ref": "refs/heads/feat", "before": A, "after": NULL_SHA, "repository": repo});
+        let p =
+            json!({"ref": "refs/heads/feat", "before": A, "after": NULL_SHA, "repository": repo});
         assert!(matches!(run("push", p, None, None), Plan::Nothing { .. }));
         // dorny's feature-branch behaviour, asked for explicitly.
         let p = json!({"ref": "refs/heads/feat", "before": A, "after": B, "repository": repo});
-        assert_eq!(run("push", p, Some("main"), None), Plan::SinceMergeBase { base: "main".into(), head: B.into() });
+        assert_eq!(
+            run("push", p, Some("main"), None),
+            Plan::SinceMergeBase {
+                base: "main".into(),
+                head: B.into()
+            }
+        );
         let p = json!({"ref": "refs/heads/main", "before": A, "after": B, "repository": repo});
-        assert_eq!(run("push", p, Some("main"), None), Plan::Push { before: A.into(), after: B.into(), default_branch: Some("main".into()) });
+        assert_eq!(
+            run("push", p, Some("main"), None),
+            Plan::Push {
+                before: A.into(),
+                after: B.into(),
+                default_branch: Some("main".into()),
+                forced: None
+            }
+        );
     }
 
     #[test]
@@ -256,17 +367,54 @@ mod tests {
         let pr = json!({"pull_request": {"number": 7, "base": {"sha": A}, "head": {"sha": B}, "changed_files": 3}, "repository": repo});
         assert_eq!(
             run("pull_request_target", pr, Some("x"), None),
-            Plan::PullRequest { number: 7, base_sha: A.into(), head_sha: B.into(), changed_files: Some(3) }
+            Plan::PullRequest {
+                number: 7,
+                base_sha: A.into(),
+                head_sha: B.into(),
+                changed_files: Some(3)
+            }
         );
         let mg = json!({"merge_group": {"base_sha": A, "head_sha": B}});
-        assert_eq!(run("merge_group", mg, None, None), Plan::SinceMergeBase { base: A.into(), head: B.into() });
+        assert_eq!(
+            run("merge_group", mg, None, None),
+            Plan::SinceMergeBase {
+                base: A.into(),
+                head: B.into()
+            }
+        );
         let wd = json!({"ref": "refs/heads/main", "repository": repo});
-        assert_eq!(run("workflow_dispatch", wd, None, None), Plan::LastCommit { head: B.into() });
+        assert_eq!(
+            run("workflow_dispatch", wd, None, None),
+            Plan::LastCommit { head: B.into() }
+        );
         let wd = json!({"ref": "refs/heads/feat", "repository": repo});
-        assert_eq!(run("workflow_dispatch", wd, None, None), Plan::SinceMergeBase { base: "main".into(), head: B.into() });
-        assert_eq!(run("schedule", json!({}), Some(A), Some("v1.0")), Plan::Between { base: A.into(), head: "v1.0".into() });
-        assert_eq!(run("push", json!({}), Some("HEAD"), Some("x")), Plan::Uncommitted);
-        let cx = Context { event: "schedule", ..Default::default() };
-        assert!(plan(&cx).unwrap_err().to_string().contains("set the `base` input"));
+        assert_eq!(
+            run("workflow_dispatch", wd, None, None),
+            Plan::SinceMergeBase {
+                base: "main".into(),
+                head: B.into()
+            }
+        );
+        assert_eq!(
+            run("schedule", json!({}), Some(A), Some("v1.0")),
+            Plan::Between {
+                base: A.into(),
+                head: "v1.0".into()
+            }
+        );
+        assert_eq!(
+            run("push", json!({}), Some("HEAD"), Some("x")),
+            Plan::Uncommitted
+        );
+        let cx = Context {
+            event: "schedule",
+            ..Default::default()
+        };
+        assert!(
+            plan(&cx)
+                .unwrap_err()
+                .to_string()
+                .contains("set the `base` input")
+        );
     }
 }

@@ -35,7 +35,10 @@ pub fn outputs(
         }
     }
     if !filters.names().any(|n| n == "changes") {
-        out.push(("changes".to_string(), serde_json::to_string(&changes).expect("strings serialize")));
+        out.push((
+            "changes".to_string(),
+            serde_json::to_string(&changes).expect("strings serialize"),
+        ));
     } else {
         command::info("the `changes` output is not set: a filter is named `changes`");
     }
@@ -61,11 +64,18 @@ pub fn log_results(filters: &FilterSet, files: &[ChangedFile], matched: &[Vec<us
 
 /// Writes `{filter: [files]}` as JSON under RUNNER_TEMP (or the system
 /// temporary directory) and returns its path.
-pub fn write_files_json(env: &Env, filters: &FilterSet, files: &[ChangedFile], matched: &[Vec<usize>]) -> Result<PathBuf> {
+pub fn write_files_json(
+    env: &Env,
+    filters: &FilterSet,
+    files: &[ChangedFile],
+    matched: &[Vec<usize>],
+) -> Result<PathBuf> {
     let mut map = serde_json::Map::new();
     for (name, hits) in filters.names().zip(matched) {
-        let list: Vec<serde_json::Value> =
-            hits.iter().map(|i| serde_json::Value::String(files[*i].path.clone())).collect();
+        let list: Vec<serde_json::Value> = hits
+            .iter()
+            .map(|i| serde_json::Value::String(files[*i].path.clone()))
+            .collect();
         map.insert(name.to_string(), serde_json::Value::Array(list));
     }
     let dir = env.path("RUNNER_TEMP").unwrap_or_else(std::env::temp_dir);
@@ -74,9 +84,13 @@ pub fn write_files_json(env: &Env, filters: &FilterSet, files: &[ChangedFile], m
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let path = dir.join(format!("path-filter-files-{}-{nanos}.json", std::process::id()));
+    let path = dir.join(format!(
+        "path-filter-files-{}-{nanos}.json",
+        std::process::id()
+    ));
     let text = serde_json::to_string(&serde_json::Value::Object(map)).expect("json serializes");
-    std::fs::write(&path, text).with_context(|| format!("cannot write the matching files to {}", path.display()))?;
+    std::fs::write(&path, text)
+        .with_context(|| format!("cannot write the matching files to {}", path.display()))?;
     Ok(path)
 }
 
@@ -124,8 +138,15 @@ mod tests {
 
     #[test]
     fn outputs_and_summary() {
-        let (f, _) = FilterSet::parse("a|b: '**/*.md'\nchanges: 'src/**'\nnone: 'x/**'\n", Mode::Some).unwrap();
-        let files = vec![ChangedFile::new("src/a.rs", "added"), ChangedFile::new("doc/it's.md", "modified")];
+        let (f, _) = FilterSet::parse(
+            "a|b: '**/*.md'\nchanges: 'src/**'\nnone: 'x/**'\n",
+            Mode::Some,
+        )
+        .unwrap();
+        let files = vec![
+            ChangedFile::new("src/a.rs", "added"),
+            ChangedFile::new("doc/it's.md", "modified"),
+        ];
         let m = f.matches(&files);
         let out = outputs(&f, &files, &m, ListFormat::Csv);
         let get = |k: &str| out.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -135,7 +156,14 @@ mod tests {
         assert_eq!(get("none_count"), Some("0"));
         assert_eq!(get("none_files"), Some(""));
         assert_eq!(out.iter().filter(|(n, _)| n == "changes").count(), 1);
-        let s = summary(&f, &m, &Changes { files, compared: "push `a..b`".into() });
+        let s = summary(
+            &f,
+            &m,
+            &Changes {
+                files,
+                compared: "push `a..b`".into(),
+            },
+        );
         assert!(s.contains("| a\\|b | **yes** | 1 |"), "{s}");
         assert!(s.contains("2 changed files (push `a..b`)"), "{s}");
     }

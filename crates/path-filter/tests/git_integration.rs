@@ -14,11 +14,24 @@ fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@e", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -47,15 +60,26 @@ const FILTERS: &str = "src: 'src/**'\ndocs: ['docs/**', '**/*.md']\nadded_rs:\n 
 struct Run {
     outputs: BTreeMap<String, String>,
     summary: String,
+    /// The JSON file named by `files-path`, read before its directory goes.
+    files_json: Option<Value>,
 }
 
-fn run_action(dir: &Path, event: &str, payload: Value, inputs: &[(&str, &str)], sha: Option<&str>) -> anyhow::Result<Run> {
+fn run_action(
+    dir: &Path,
+    event: &str,
+    payload: Value,
+    inputs: &[(&str, &str)],
+    sha: Option<&str>,
+) -> anyhow::Result<Run> {
     let tmp = tempfile::tempdir().unwrap();
     let event_path = tmp.path().join("event.json");
     std::fs::write(&event_path, payload.to_string()).unwrap();
     let mut env = vec![
         ("GITHUB_EVENT_NAME".to_string(), event.to_string()),
-        ("GITHUB_EVENT_PATH".to_string(), event_path.display().to_string()),
+        (
+            "GITHUB_EVENT_PATH".to_string(),
+            event_path.display().to_string(),
+        ),
         ("GITHUB_WORKSPACE".to_string(), dir.display().to_string()),
         ("RUNNER_TEMP".to_string(), tmp.path().display().to_string()),
         ("GITHUB_REPOSITORY".to_string(), "o/r".to_string()),
@@ -73,20 +97,32 @@ fn run_action(dir: &Path, event: &str, payload: Value, inputs: &[(&str, &str)], 
     }
     let mut step = Step::new(&SPEC, &flags, Env::from_pairs(env)).unwrap();
     run(&mut step)?;
+    let outputs: BTreeMap<String, String> = step.outputs().iter().cloned().collect();
+    let files_json = outputs
+        .get("files-path")
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap());
     Ok(Run {
-        outputs: step.outputs().iter().cloned().collect(),
+        outputs,
         summary: step.summary_text().to_string(),
+        files_json,
     })
 }
 
 fn out<'a>(r: &'a Run, k: &str) -> &'a str {
-    r.outputs.get(k).map(String::as_str).unwrap_or_else(|| panic!("no output {k}: {:?}", r.outputs))
+    r.outputs
+        .get(k)
+        .map(String::as_str)
+        .unwrap_or_else(|| panic!("no output {k}: {:?}", r.outputs))
 }
 
 fn base_repo() -> (tempfile::TempDir, String) {
     let t = tempfile::tempdir().unwrap();
     init(t.path());
-    let c1 = commit(t.path(), &[("src/a.rs", "1"), ("README.md", "r"), ("other/x", "x")], "c1");
+    let c1 = commit(
+        t.path(),
+        &[("src/a.rs", "1"), ("README.md", "r"), ("other/x", "x")],
+        "c1",
+    );
     (t, c1)
 }
 
@@ -94,7 +130,11 @@ fn base_repo() -> (tempfile::TempDir, String) {
 fn push_before_after() {
     let (t, c1) = base_repo();
     let d = t.path();
-    let c2 = commit(d, &[("src/a.rs", "2"), ("src/new.rs", "n"), ("docs/x.txt", "d")], "c2");
+    let c2 = commit(
+        d,
+        &[("src/a.rs", "2"), ("src/new.rs", "n"), ("docs/x.txt", "d")],
+        "c2",
+    );
     let p = json!({"ref": "refs/heads/main", "before": c1, "after": c2, "repository": {"default_branch": "main"}});
     let r = run_action(d, "push", p, &[("list-files", "json")], Some(&c2)).unwrap();
     assert_eq!(out(&r, "src"), "true");
@@ -104,9 +144,12 @@ fn push_before_after() {
     assert_eq!(out(&r, "added_rs_files"), r#"["src/new.rs"]"#);
     assert_eq!(out(&r, "nothing"), "false");
     assert_eq!(out(&r, "changes"), r#"["src","docs","added_rs"]"#);
-    let files: Value = serde_json::from_str(&std::fs::read_to_string(out(&r, "files-path")).unwrap_or_else(|_| "{}".into())).unwrap_or(json!({}));
-    // The temp dir is gone once run_action returns; the path is still reported.
-    assert!(out(&r, "files-path").ends_with(".json"), "{files}");
+    assert_eq!(
+        r.files_json,
+        Some(
+            json!({"src": ["src/a.rs", "src/new.rs"], "docs": ["docs/x.txt"], "added_rs": ["src/new.rs"], "nothing": []})
+        )
+    );
     assert!(r.summary.contains("| src | **yes** | 2 |"), "{}", r.summary);
 }
 
@@ -120,7 +163,11 @@ fn push_of_a_new_branch_uses_the_merge_base_with_the_default_branch() {
     let p = json!({"ref": "refs/heads/feat", "before": ZERO, "after": f1, "repository": {"default_branch": "main"}});
     let r = run_action(d, "push", p, &[("list-files", "csv")], Some(&f1)).unwrap();
     assert_eq!(out(&r, "src_files"), "src/feat.rs");
-    assert_eq!(out(&r, "docs"), "false", "main's own changes are not the branch's");
+    assert_eq!(
+        out(&r, "docs"),
+        "false",
+        "main's own changes are not the branch's"
+    );
 }
 
 #[test]
@@ -167,7 +214,14 @@ fn uncommitted_changes_with_base_head() {
     write(d, "src/untracked.rs", "u");
     write(d, ".gitignore", "ignored.rs\n");
     write(d, "ignored.rs", "i");
-    let r = run_action(d, "workflow_dispatch", json!({}), &[("base", "HEAD"), ("list-files", "json")], None).unwrap();
+    let r = run_action(
+        d,
+        "workflow_dispatch",
+        json!({}),
+        &[("base", "HEAD"), ("list-files", "json")],
+        None,
+    )
+    .unwrap();
     assert_eq!(out(&r, "src_files"), r#"["src/a.rs","src/untracked.rs"]"#);
     assert_eq!(out(&r, "docs_files"), r#"["docs/staged.md"]"#);
     assert_eq!(out(&r, "added_rs_files"), r#"["src/untracked.rs"]"#);
@@ -177,7 +231,14 @@ fn uncommitted_changes_with_base_head() {
 fn weird_file_names_survive() {
     let (t, c1) = base_repo();
     let d = t.path();
-    let names = ["src/a b.rs", "src/quo\"te's.rs", "src/new\nline.rs", "src/ünïcødé.rs", "src/-dash.rs", "src/tab\there.rs"];
+    let names = [
+        "src/a b.rs",
+        "src/quo\"te's.rs",
+        "src/new\nline.rs",
+        "src/ünïcødé.rs",
+        "src/-dash.rs",
+        "src/tab\there.rs",
+    ];
     let files: Vec<(&str, &str)> = names.iter().map(|n| (*n, "x")).collect();
     let c2 = commit(d, &files, "weird");
     let p = json!({"ref": "refs/heads/main", "before": c1, "after": c2, "repository": {"default_branch": "main"}});
@@ -186,14 +247,30 @@ fn weird_file_names_survive() {
     got.sort();
     // As in picomatch (so in dorny), `**` never crosses a line break: the
     // name with a newline is not under `src/**`. A `*` does match it.
-    let mut want: Vec<String> = names.iter().filter(|n| !n.contains('\n')).map(|s| s.to_string()).collect();
+    let mut want: Vec<String> = names
+        .iter()
+        .filter(|n| !n.contains('\n'))
+        .map(|s| s.to_string())
+        .collect();
     want.sort();
     assert_eq!(got, want);
     let filters = "nl: 'src/new*'\nall: 'src/*'\n";
-    let r = run_action(d, "push", p, &[("list-files", "shell"), ("filters", filters)], Some(&c2)).unwrap();
+    let r = run_action(
+        d,
+        "push",
+        p,
+        &[("list-files", "shell"), ("filters", filters)],
+        Some(&c2),
+    )
+    .unwrap();
     assert_eq!(out(&r, "nl_files"), "'src/new\nline.rs'");
     let all = out(&r, "all_files");
-    assert!(all.contains("src/-dash.rs") && all.contains("'src/a b.rs'") && all.contains("'src/ünïcødé.rs'"), "{all}");
+    assert!(
+        all.contains("src/-dash.rs")
+            && all.contains("'src/a b.rs'")
+            && all.contains("'src/ünïcødé.rs'"),
+        "{all}"
+    );
     assert!(all.contains(r#"'src/quo"te'\'s.rs"#), "{all}");
     assert_eq!(out(&r, "all_count"), "6");
 }
@@ -210,9 +287,16 @@ fn last_commit_on_other_events_and_clear_errors() {
 
     let not_repo = tempfile::tempdir().unwrap();
     let p = json!({"ref": "refs/heads/main", "before": c2, "after": c2, "repository": {"default_branch": "main"}});
-    let err = run_action(not_repo.path(), "push", p, &[], Some(&c2)).err().unwrap();
-    assert!(format!("{err:#}").contains("not a git work tree"), "{err:#}");
-    let err = run_action(d, "push", json!({}), &[("list-files", "yaml")], None).err().unwrap();
+    let err = run_action(not_repo.path(), "push", p, &[], Some(&c2))
+        .err()
+        .unwrap();
+    assert!(
+        format!("{err:#}").contains("not a git work tree"),
+        "{err:#}"
+    );
+    let err = run_action(d, "push", json!({}), &[("list-files", "yaml")], None)
+        .err()
+        .unwrap();
     assert!(format!("{err:#}").contains("list-files"), "{err:#}");
 }
 
@@ -225,7 +309,11 @@ fn clone_shallow(origin: &Path, branch: &str) -> (tempfile::TempDir, PathBuf) {
         .arg(&dest)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (t, dest)
 }
 
@@ -250,15 +338,50 @@ fn shallow_clone_is_deepened_until_the_merge_base() {
     git(o, &["checkout", "-q", "main"]);
 
     let (_keep, clone) = clone_shallow(o, "feat");
-    assert_eq!(git(&clone, &["rev-parse", "--is-shallow-repository"]), "true");
+    assert_eq!(
+        git(&clone, &["rev-parse", "--is-shallow-repository"]),
+        "true"
+    );
     let p = json!({"pull_request": {"number": 9, "base": {"sha": main_tip}, "head": {"sha": head}, "changed_files": 9}});
-    let r = run_action(&clone, "pull_request", p, &[("initial-fetch-depth", "2")], Some(&head)).unwrap();
+    let r = run_action(
+        &clone,
+        "pull_request",
+        p,
+        &[("initial-fetch-depth", "2")],
+        Some(&head),
+    )
+    .unwrap();
     assert_eq!(out(&r, "src_count"), "9");
     assert_eq!(out(&r, "added_rs_count"), "9");
     assert_eq!(out(&r, "docs"), "false");
     // Branch push with a zero `before` on the shallow clone too.
     let (_keep2, clone2) = clone_shallow(o, "feat");
     let p = json!({"ref": "refs/heads/feat", "before": ZERO, "after": head, "repository": {"default_branch": "main"}});
-    let r = run_action(&clone2, "push", p, &[("initial-fetch-depth", "1")], Some(&head)).unwrap();
+    let r = run_action(
+        &clone2,
+        "push",
+        p,
+        &[("initial-fetch-depth", "1")],
+        Some(&head),
+    )
+    .unwrap();
     assert_eq!(out(&r, "src_count"), "9");
+
+    // A normal push seen from a depth-1 clone of main: `before` must be
+    // fetched and found to be an ancestor (no force-push notice).
+    let before = git(o, &["rev-parse", "main~3"]);
+    for forced in [json!(null), json!(false)] {
+        let (_keep3, clone3) = clone_shallow(o, "main");
+        let p = json!({"ref": "refs/heads/main", "before": before, "after": main_tip, "forced": forced, "repository": {"default_branch": "main"}});
+        let r = run_action(
+            &clone3,
+            "push",
+            p,
+            &[("filters", "other: 'other/**'"), ("list-files", "csv")],
+            Some(&main_tip),
+        )
+        .unwrap();
+        assert_eq!(out(&r, "other_files"), "other/10,other/11,other/9");
+        assert!(!r.summary.contains("force"), "{}", r.summary);
+    }
 }

@@ -39,7 +39,11 @@ pub(crate) fn translate(src: &str, drop_lookarounds: bool) -> Result<Translated,
 
 /// As [`translate`]; with `dot_any`, `.` is any character (right for
 /// strings without line terminators, and simpler for the regex engines).
-pub(crate) fn translate_with(src: &str, drop_lookarounds: bool, dot_any: bool) -> Result<Translated, JsError> {
+pub(crate) fn translate_with(
+    src: &str,
+    drop_lookarounds: bool,
+    dot_any: bool,
+) -> Result<Translated, JsError> {
     let chars: Vec<char> = src.chars().collect();
     let (groups, named) = count_groups(&chars);
     let mut t = Translator {
@@ -84,7 +88,9 @@ fn count_groups(s: &[char]) -> (usize, bool) {
             '(' if !in_class => {
                 if s.get(i + 1) != Some(&'?') {
                     groups += 1;
-                } else if s.get(i + 2) == Some(&'<') && !matches!(s.get(i + 3), Some('=') | Some('!')) {
+                } else if s.get(i + 2) == Some(&'<')
+                    && !matches!(s.get(i + 3), Some('=') | Some('!'))
+                {
                     groups += 1;
                     named = true;
                 }
@@ -188,7 +194,8 @@ impl Translator {
     }
 
     fn is_quantifier_start(&self) -> bool {
-        matches!(self.peek(), Some('*') | Some('+') | Some('?')) || self.braced_quantifier(self.pos).is_some()
+        matches!(self.peek(), Some('*') | Some('+') | Some('?'))
+            || self.braced_quantifier(self.pos).is_some()
     }
 
     /// Reads a quantifier after an atom, if any.
@@ -243,7 +250,9 @@ impl Translator {
             }
             '(' => return self.group(out),
             '*' | '+' | '?' => return self.syntax("nothing to repeat"),
-            '{' if self.braced_quantifier(self.pos).is_some() => return self.syntax("nothing to repeat"),
+            '{' if self.braced_quantifier(self.pos).is_some() => {
+                return self.syntax("nothing to repeat");
+            }
             _ => {}
         }
         let mut atom = String::new();
@@ -284,7 +293,10 @@ impl Translator {
                 // A named group: the name is an identifier closed by `>`.
                 let mut j = self.pos + 3;
                 let start = j;
-                while self.at(j).is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+                while self
+                    .at(j)
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                {
                     j += 1;
                 }
                 if j == start || self.at(j) != Some('>') {
@@ -326,7 +338,11 @@ impl Translator {
         if self.is_quantifier_start() && !quantifiable {
             return self.syntax("nothing to repeat");
         }
-        let q = if quantifiable { self.quantifier()? } else { None };
+        let q = if quantifiable {
+            self.quantifier()?
+        } else {
+            None
+        };
         match q {
             Some(_) if text.is_empty() => {}
             Some(q) => {
@@ -338,7 +354,9 @@ impl Translator {
     }
 
     fn hex(&self, from: usize, n: usize) -> Option<u32> {
-        let text: String = (0..n).map(|k| self.at(from + k)).collect::<Option<String>>()?;
+        let text: String = (0..n)
+            .map(|k| self.at(from + k))
+            .collect::<Option<String>>()?;
         if text.chars().all(|c| c.is_ascii_hexdigit()) {
             u32::from_str_radix(&text, 16).ok()
         } else {
@@ -351,13 +369,14 @@ impl Translator {
     fn unicode_escape(&mut self) -> Option<Option<u32>> {
         let hi = self.hex(self.pos, 4)?;
         self.pos += 4;
-        if (0xD800..0xDC00).contains(&hi) && self.peek() == Some('\\') && self.at(self.pos + 1) == Some('u') {
-            if let Some(lo) = self.hex(self.pos + 2, 4) {
-                if (0xDC00..0xE000).contains(&lo) {
-                    self.pos += 6;
-                    return Some(Some(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)));
-                }
-            }
+        if (0xD800..0xDC00).contains(&hi)
+            && self.peek() == Some('\\')
+            && self.at(self.pos + 1) == Some('u')
+            && let Some(lo) = self.hex(self.pos + 2, 4)
+            && (0xDC00..0xE000).contains(&lo)
+        {
+            self.pos += 6;
+            return Some(Some(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)));
         }
         if (0xD800..0xE000).contains(&hi) {
             return Some(None);
@@ -422,7 +441,8 @@ impl Translator {
                 let n: String = self.s[start..self.pos].iter().collect();
                 let n: usize = n.parse().unwrap_or(usize::MAX);
                 if c != '0' && n <= self.groups {
-                    self.unsupported.get_or_insert(format!("backreference \\{n}"));
+                    self.unsupported
+                        .get_or_insert(format!("backreference \\{n}"));
                     out.push_str(NEVER);
                     return Ok(());
                 }
@@ -454,7 +474,8 @@ impl Translator {
             }
             'k' if self.named => {
                 self.pos += 1;
-                self.unsupported.get_or_insert("named backreference \\k".into());
+                self.unsupported
+                    .get_or_insert("named backreference \\k".into());
                 out.push_str(NEVER);
             }
             _ => {
@@ -540,7 +561,8 @@ impl Translator {
             }
             let a = self.class_atom()?;
             any = true;
-            let is_range = self.peek() == Some('-') && self.at(self.pos + 1).is_some_and(|c| c != ']');
+            let is_range =
+                self.peek() == Some('-') && self.at(self.pos + 1).is_some_and(|c| c != ']');
             if !is_range {
                 push_class_atom(&mut items, &a);
                 continue;
@@ -659,16 +681,30 @@ mod tests {
         for bad in ["[z-a]", "a**", "(", ")", "[a", "a{2,1}", "(?<=a)*", "\\"] {
             assert!(!is_valid(bad), "{bad}");
         }
-        for good in ["]", "{", "a{", "a{1", "}", "[]", "[^]", "\\c", "\\8", "a{2}"] {
+        for good in [
+            "]", "{", "a{", "a{1", "}", "[]", "[^]", "\\c", "\\8", "a{2}",
+        ] {
             assert!(is_valid(good), "{good}");
         }
     }
 
     #[test]
     fn every_translation_compiles() {
-        for src in ["[]", "[^]", "\\u0041", "\\uD800", "[\\uD800-\\uE001]", "\\s\\S\\w", "(?-u:x)?"] {
+        for src in [
+            "[]",
+            "[^]",
+            "\\u0041",
+            "\\uD800",
+            "[\\uD800-\\uE001]",
+            "\\s\\S\\w",
+            "(?-u:x)?",
+        ] {
             if let Ok(t) = translate(src, false) {
-                assert!(regex::Regex::new(&t.rust).is_ok() || fancy_regex::Regex::new(&t.rust).is_ok(), "{src} -> {}", t.rust);
+                assert!(
+                    regex::Regex::new(&t.rust).is_ok() || fancy_regex::Regex::new(&t.rust).is_ok(),
+                    "{src} -> {}",
+                    t.rust
+                );
             }
         }
     }

@@ -47,14 +47,20 @@ enum Matcher {
 
 impl Matcher {
     /// Translates a picomatch body; `None` when JavaScript rejects it.
-    fn translate(js_body: &str, pattern: &str, dot_any: bool) -> Result<Option<jsregex::Translated>, GlobError> {
+    fn translate(
+        js_body: &str,
+        pattern: &str,
+        dot_any: bool,
+    ) -> Result<Option<jsregex::Translated>, GlobError> {
         let js = format!("^(?:{js_body})$");
         match jsregex::translate_with(&js, false, dot_any) {
             Ok(t) => Ok(Some(t)),
             Err(jsregex::JsError::Syntax(_)) => Ok(None),
             Err(jsregex::JsError::Unsupported(what)) => Err(GlobError {
                 pattern: pattern.to_string(),
-                reason: format!("uses regular-expression syntax path-filter does not support ({what})"),
+                reason: format!(
+                    "uses regular-expression syntax path-filter does not support ({what})"
+                ),
             }),
         }
     }
@@ -68,7 +74,9 @@ impl Matcher {
             reason: format!("compiles to a regular expression path-filter cannot run: {e}"),
         };
         Ok(if t.fancy {
-            Matcher::Fancy(Box::new(fancy_regex::Regex::new(&t.rust).map_err(|e| unsupported(e.to_string()))?))
+            Matcher::Fancy(Box::new(
+                fancy_regex::Regex::new(&t.rust).map_err(|e| unsupported(e.to_string()))?,
+            ))
         } else {
             Matcher::Regex(regex::Regex::new(&t.rust).map_err(|e| unsupported(e.to_string()))?)
         })
@@ -107,7 +115,9 @@ pub struct Glob {
 pub fn is_normal_path(path: &str) -> bool {
     !path.is_empty()
         && !path.contains(['\n', '\r', '\u{2028}', '\u{2029}'])
-        && path.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+        && path
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..")
 }
 
 fn has_line_terminator(path: &str) -> bool {
@@ -125,7 +135,9 @@ impl Glob {
             pattern: pattern.to_string(),
             reason: match r {
                 picomatch::Refusal::Empty => "is empty".to_string(),
-                picomatch::Refusal::TooLong(n) => format!("is {n} characters long, over picomatch's 65536"),
+                picomatch::Refusal::TooLong(n) => {
+                    format!("is {n} characters long, over picomatch's 65536")
+                }
             },
         })?;
         let mut exact_body = compiled.output.clone();
@@ -138,9 +150,14 @@ impl Glob {
         }
         let exact_source = Matcher::translate(&exact_body, pattern, false)?;
         let valid = exact_source.is_some();
-        let tame = Matcher::compile(Matcher::translate(&tame_body, pattern, true)?.as_ref(), pattern)?;
+        let tame = Matcher::compile(
+            Matcher::translate(&tame_body, pattern, true)?.as_ref(),
+            pattern,
+        )?;
         let set_source = if valid {
-            jsregex::translate_with(&format!("^(?:{tame_body})$"), true, true).ok().map(|t| t.rust)
+            jsregex::translate_with(&format!("^(?:{tame_body})$"), true, true)
+                .ok()
+                .map(|t| t.rust)
         } else {
             None
         };
@@ -187,7 +204,10 @@ impl Glob {
             self.tame.is_match(path)
         } else {
             self.exact
-                .get_or_init(|| Matcher::compile(self.exact_source.as_ref(), &self.pattern).unwrap_or(Matcher::Never))
+                .get_or_init(|| {
+                    Matcher::compile(self.exact_source.as_ref(), &self.pattern)
+                        .unwrap_or(Matcher::Never)
+                })
                 .is_match(path)
         };
         self.finish(inner, path)
@@ -225,8 +245,13 @@ fn required_literals(set_source: Option<&str>) -> Option<Vec<Vec<u8>>> {
         .max_by_key(|o| o.iter().map(Vec::len).min().unwrap_or(0))
 }
 
-fn literals(hir: &regex_syntax::hir::Hir, kind: regex_syntax::hir::literal::ExtractKind) -> Option<Vec<Vec<u8>>> {
-    let seq = regex_syntax::hir::literal::Extractor::new().kind(kind).extract(hir);
+fn literals(
+    hir: &regex_syntax::hir::Hir,
+    kind: regex_syntax::hir::literal::ExtractKind,
+) -> Option<Vec<Vec<u8>>> {
+    let seq = regex_syntax::hir::literal::Extractor::new()
+        .kind(kind)
+        .extract(hir);
     let lits = seq.literals()?;
     if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) || lits.len() > 64 {
         return None;
@@ -344,7 +369,9 @@ impl GlobSet {
         };
         if ac.is_none() {
             // Without the automaton every glob runs on every path.
-            always = (0..globs.len() as u32).filter(|i| globs[*i as usize].valid).collect();
+            always = (0..globs.len() as u32)
+                .filter(|i| globs[*i as usize].valid)
+                .collect();
         }
         GlobSet {
             globs,
@@ -499,11 +526,15 @@ mod tests {
 
     #[test]
     fn set_agrees_with_single_globs() {
-        let pats = ["**", "src/**", "**/*.md", "!**/*.md", "!(*.md)", "*.*", "a/**/b", "[z-a]", "{a,b}/*"];
+        let pats = [
+            "**", "src/**", "**/*.md", "!**/*.md", "!(*.md)", "*.*", "a/**/b", "[z-a]", "{a,b}/*",
+        ];
         let globs: Vec<Glob> = pats.iter().map(|p| Glob::new(p).unwrap()).collect();
         let set = GlobSet::new(globs.clone());
         let mut m = Matches::default();
-        for path in ["a", "a.md", "src/x.md", "a/b", "a/x/b", "b/c", "[z-a]", "x\ny", "a/./b", "a.", "src"] {
+        for path in [
+            "a", "a.md", "src/x.md", "a/b", "a/x/b", "b/c", "[z-a]", "x\ny", "a/./b", "a.", "src",
+        ] {
             set.matches_into(path, &mut m);
             for (i, g) in globs.iter().enumerate() {
                 assert_eq!(g.is_match(path), m.get(i), "{} vs {path:?}", g.pattern());

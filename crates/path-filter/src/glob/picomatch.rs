@@ -103,14 +103,14 @@ pub(crate) fn compile(glob: &str) -> Result<Compiled, Refusal> {
     if units > MAX_LENGTH {
         return Err(Refusal::TooLong(units));
     }
-    if glob.starts_with('.') || glob.starts_with('*') {
-        if let Some(output) = fastpaths(glob) {
-            return Ok(Compiled {
-                output,
-                negated: false,
-                markers: true,
-            });
-        }
+    if (glob.starts_with('.') || glob.starts_with('*'))
+        && let Some(output) = fastpaths(glob)
+    {
+        return Ok(Compiled {
+            output,
+            negated: false,
+            markers: true,
+        });
     }
     let state = Parser::new(glob, false).run();
     Ok(Compiled {
@@ -161,9 +161,9 @@ fn create_fast(s: &str) -> Option<String> {
         "*/*" => format!("{nodot}{STAR}{SLASH_LITERAL}{one}{slash_dot}{STAR}"),
         "**" => format!("{nodot}{gs}"),
         "**/*" => format!("(?:{nodot}{gs}{SLASH_LITERAL})?{slash_dot}{one}{STAR}"),
-        "**/*.*" => format!(
-            "(?:{nodot}{gs}{SLASH_LITERAL})?{slash_dot}{STAR}{DOT_LITERAL}{ONE_CHAR}{STAR}"
-        ),
+        "**/*.*" => {
+            format!("(?:{nodot}{gs}{SLASH_LITERAL})?{slash_dot}{STAR}{DOT_LITERAL}{ONE_CHAR}{STAR}")
+        }
         "**/.*" => format!("(?:{nodot}{gs}{SLASH_LITERAL})?{DOT_LITERAL}{one}{STAR}"),
         _ => {
             // `/^(.*?)\.(\w+)$/`: the shortest head before a `.word` tail.
@@ -186,7 +186,9 @@ fn split_word_extension(s: &str) -> Option<(&str, &str)> {
     for (i, c) in s.char_indices() {
         if c == '.' {
             let ext = &s[i + 1..];
-            if !ext.is_empty() && ext.chars().all(is_word) && !s[..i].chars().any(is_line_terminator)
+            if !ext.is_empty()
+                && ext.chars().all(is_word)
+                && !s[..i].chars().any(is_line_terminator)
             {
                 return Some((&s[..i], ext));
             }
@@ -421,7 +423,10 @@ impl Parser {
 
     fn remaining(&self) -> String {
         let from = (self.index + 1).max(0) as usize;
-        self.input.get(from..).map(|s| s.iter().collect()).unwrap_or_default()
+        self.input
+            .get(from..)
+            .map(|s| s.iter().collect())
+            .unwrap_or_default()
     }
 
     fn p(&self) -> &Tok {
@@ -468,10 +473,10 @@ impl Parser {
                 self.output.push_str(STAR);
             }
         }
-        if tok.ty != Ty::Paren {
-            if let Some(ext) = self.extglobs.last_mut() {
-                ext.inner.push_str(&tok.value);
-            }
+        if tok.ty != Ty::Paren
+            && let Some(ext) = self.extglobs.last_mut()
+        {
+            ext.inner.push_str(&tok.value);
         }
         let has_output = tok.output.as_deref().is_some_and(|o| !o.is_empty());
         if !tok.value.is_empty() || has_output {
@@ -530,7 +535,9 @@ impl Parser {
                 extglob_star = globstar();
             }
             let rest = self.remaining();
-            if extglob_star != STAR || self.eos() || (!rest.is_empty() && rest.chars().all(|c| c == ')'))
+            if extglob_star != STAR
+                || self.eos()
+                || (!rest.is_empty() && rest.chars().all(|c| c == ')'))
             {
                 output = format!(")$)){extglob_star}");
                 ext.close = output.clone();
@@ -552,7 +559,8 @@ impl Parser {
 
     fn negate(&mut self) -> bool {
         let mut count = 1;
-        while self.peek(1) == Some('!') && (self.peek(2) != Some('(') || self.peek(3) == Some('?')) {
+        while self.peek(1) == Some('!') && (self.peek(2) != Some('(') || self.peek(3) == Some('?'))
+        {
             self.advance();
             self.start += 1;
             count += 1;
@@ -630,16 +638,22 @@ impl Parser {
                                 self.pm().value = format!("{pre}{posix}");
                                 self.backtrack = true;
                                 self.advance();
-                                let bos_empty = self.arena[0].output.as_deref().is_none_or(str::is_empty);
-                                if bos_empty && self.tokens.iter().position(|t| *t == self.prev) == Some(1) {
-                                    self.arena[0].output = Some(self.marker(Marker::OneChar).to_string());
+                                let bos_empty =
+                                    self.arena[0].output.as_deref().is_none_or(str::is_empty);
+                                if bos_empty
+                                    && self.tokens.iter().position(|t| *t == self.prev) == Some(1)
+                                {
+                                    self.arena[0].output =
+                                        Some(self.marker(Marker::OneChar).to_string());
                                 }
                                 continue;
                             }
                         }
                     }
                 }
-                if (value == "[" && self.peek(1) != Some(':')) || (value == "-" && self.peek(1) == Some(']')) {
+                if (value == "[" && self.peek(1) != Some(':'))
+                    || (value == "-" && self.peek(1) == Some(']'))
+                {
                     value = format!("\\{value}");
                 }
                 if value == "]" && (pv == "[" || pv == "[^") {
@@ -669,12 +683,12 @@ impl Parser {
             }
 
             if value == ")" {
-                if let Some(ext) = self.extglobs.last() {
-                    if self.parens == ext.parens + 1 {
-                        let ext = self.extglobs.pop().expect("checked");
-                        self.extglob_close(ext, &value);
-                        continue;
-                    }
+                if let Some(ext) = self.extglobs.last()
+                    && self.parens == ext.parens + 1
+                {
+                    let ext = self.extglobs.pop().expect("checked");
+                    self.extglob_close(ext, &value);
+                    continue;
                 }
                 let out = if self.parens != 0 { ")" } else { "\\)" };
                 self.push(Tok::new(Ty::Paren, value, Some(out.into())));
@@ -779,11 +793,11 @@ impl Parser {
 
             if value == "," {
                 let mut output = value.clone();
-                if let Some(&brace) = self.braces_stack.last() {
-                    if self.stack.last() == Some(&"braces") {
-                        self.arena[brace].comma = true;
-                        output = "|".into();
-                    }
+                if let Some(&brace) = self.braces_stack.last()
+                    && self.stack.last() == Some(&"braces")
+                {
+                    self.arena[brace].comma = true;
+                    output = "|".into();
                 }
                 self.push(Tok::new(Ty::Comma, value, Some(output)));
                 continue;
@@ -843,7 +857,9 @@ impl Parser {
                                     w > 0 && r.get(1 + w) == Some(&'>')
                                 }))
                     };
-                    if (self.p().value == "(" && !lookaround) || (next == Some('<') && !named_or_behind) {
+                    if (self.p().value == "(" && !lookaround)
+                        || (next == Some('<') && !named_or_behind)
+                    {
                         output = "\\?".into();
                     }
                     self.push(Tok::new(Ty::Text, value, Some(output)));
@@ -855,7 +871,8 @@ impl Parser {
 
             if value == "!" {
                 if self.peek(1) == Some('(')
-                    && (self.peek(2) != Some('?') || !self.peek(3).is_some_and(|c| "!=<:".contains(c)))
+                    && (self.peek(2) != Some('?')
+                        || !self.peek(3).is_some_and(|c| "!=<:".contains(c)))
                 {
                     self.extglob_open(Ty::Negate, '!');
                     continue;
@@ -899,7 +916,11 @@ impl Parser {
                 if value == "$" || value == "^" {
                     value = format!("\\{value}");
                 }
-                let run: String = self.remaining().chars().take_while(|c| is_non_special(*c)).collect();
+                let run: String = self
+                    .remaining()
+                    .chars()
+                    .take_while(|c| is_non_special(*c))
+                    .collect();
                 if !run.is_empty() {
                     self.index += run.chars().count() as i64;
                     value.push_str(&run);
@@ -977,7 +998,11 @@ impl Parser {
                 }
 
                 if prior_ty == Ty::Slash && prior_prev_ty != Ty::Bos && rest.starts_with('/') {
-                    let end = if rest.chars().nth(1).is_some() { "|$" } else { "" };
+                    let end = if rest.chars().nth(1).is_some() {
+                        "|$"
+                    } else {
+                        ""
+                    };
                     let n = self.arena[prior].output.as_deref().map_or(0, str::len)
                         + self.p().output.as_deref().map_or(0, str::len);
                     js_slice_neg(&mut self.output, n);
@@ -1023,7 +1048,8 @@ impl Parser {
             if self.index == self.start || pty == Ty::Slash || pty == Ty::Dot {
                 // Whether this star starts a path segment on a normal path:
                 // then picomatch's guards cannot fail and become markers.
-                let slash_real = pty == Ty::Slash && self.p().output.as_deref() == Some(SLASH_LITERAL);
+                let slash_real =
+                    pty == Ty::Slash && self.p().output.as_deref() == Some(SLASH_LITERAL);
                 // The empty slash after a globstar: `(?:^|\/|…\/)` before it
                 // always ends a segment; `(?:\/…\/|\/|$)` may end the input.
                 let after_globstar = pty == Ty::Slash
@@ -1031,7 +1057,8 @@ impl Parser {
                     && self.arena[self.p().prev].ty == Ty::Globstar;
                 let gs_out = self.arena[self.p().prev].output.clone().unwrap_or_default();
                 let slash_after_bos_globstar = after_globstar && gs_out.starts_with("(?:^|");
-                let slash_after_mid_globstar = after_globstar && !self.nested && gs_out.ends_with("|$)");
+                let slash_after_mid_globstar =
+                    after_globstar && !self.nested && gs_out.ends_with("|$)");
                 let at_start = self.index == self.start && pty == Ty::Bos;
                 let dot_at_segment_start = pty == Ty::Dot
                     && matches!(self.arena[self.p().prev].ty, Ty::Bos | Ty::Slash)
@@ -1048,23 +1075,41 @@ impl Parser {
                     NO_DOTS_SLASH
                 };
                 self.output.push_str(guard);
-                self.pm().output.get_or_insert_with(String::new).push_str(guard);
+                self.pm()
+                    .output
+                    .get_or_insert_with(String::new)
+                    .push_str(guard);
                 if self.peek(1) != Some('*') {
                     if slash_after_mid_globstar {
                         let gs = self.p().prev;
-                        let marked = format!("{}{})", &gs_out[..gs_out.len() - 3], Marker::EndAlternative.placeholder());
+                        let marked = format!(
+                            "{}{})",
+                            &gs_out[..gs_out.len() - 3],
+                            Marker::EndAlternative.placeholder()
+                        );
                         if let Some(at) = self.output.rfind("|$)") {
-                            self.output.replace_range(at..at + 3, &format!("{})", Marker::EndAlternative.placeholder()));
+                            self.output.replace_range(
+                                at..at + 3,
+                                &format!("{})", Marker::EndAlternative.placeholder()),
+                            );
                         }
                         self.arena[gs].output = Some(marked);
                     }
-                    let one = if slash_real || at_start || dot_at_segment_start || slash_after_bos_globstar || slash_after_mid_globstar {
+                    let one = if slash_real
+                        || at_start
+                        || dot_at_segment_start
+                        || slash_after_bos_globstar
+                        || slash_after_mid_globstar
+                    {
                         self.marker(Marker::OneChar)
                     } else {
                         ONE_CHAR
                     };
                     self.output.push_str(one);
-                    self.pm().output.get_or_insert_with(String::new).push_str(one);
+                    self.pm()
+                        .output
+                        .get_or_insert_with(String::new)
+                        .push_str(one);
                 }
             }
             self.push(tok);
@@ -1091,7 +1136,11 @@ impl Parser {
         }
 
         if matches!(self.p().ty, Ty::Star | Ty::Bracket) {
-            self.push(Tok::new(Ty::MaybeSlash, "", Some(format!("{SLASH_LITERAL}?"))));
+            self.push(Tok::new(
+                Ty::MaybeSlash,
+                "",
+                Some(format!("{SLASH_LITERAL}?")),
+            ));
         }
 
         if self.backtrack {
@@ -1119,7 +1168,10 @@ fn expand_range(mut args: Vec<String>) -> String {
     if super::jsregex::is_valid(&value) {
         value
     } else {
-        args.iter().map(|a| escape_regex(a)).collect::<Vec<_>>().join("..")
+        args.iter()
+            .map(|a| escape_regex(a))
+            .collect::<Vec<_>>()
+            .join("..")
     }
 }
 
@@ -1220,7 +1272,10 @@ mod tests {
             plain("src/**"),
             "src(?:\\/(?!\\.{1,2}(?:\\/|$))(?:(?:(?!(?:^|\\/)\\.{1,2}(?:\\/|$)).)*?)|$)"
         );
-        assert_eq!(plain("*.js"), "(?!(?:^|\\/)\\.{1,2}(?:\\/|$))(?=.)[^/]*?\\.js\\/?");
+        assert_eq!(
+            plain("*.js"),
+            "(?!(?:^|\\/)\\.{1,2}(?:\\/|$))(?=.)[^/]*?\\.js\\/?"
+        );
         assert_eq!(plain("a/{b,c}/d"), "a\\/(b|c)\\/d");
         assert_eq!(plain("a.txt"), "^(?:a\\.txt)$");
         assert_eq!(plain("[abc]"), "(?:\\[abc\\]|[abc])\\/?");

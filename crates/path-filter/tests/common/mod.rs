@@ -13,7 +13,10 @@ pub fn node_dir() -> PathBuf {
 /// Whether node and the oracles' packages are installed. When not, says so
 /// loudly: the differential tests are then skipped, not passed.
 pub fn node_ready(test: &str) -> bool {
-    let ok = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success())
+    let ok = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
         && node_dir().join("node_modules/picomatch").is_dir()
         && node_dir().join("node_modules/js-yaml").is_dir();
     if !ok {
@@ -59,7 +62,7 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 }
