@@ -20,12 +20,11 @@ fn main() {
     if let Ok(out) = Command::new("git")
         .args(["rev-parse", "--git-dir"])
         .output()
+        && out.status.success()
     {
-        if out.status.success() {
-            let git_dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            println!("cargo:rerun-if-changed={git_dir}/HEAD");
-            println!("cargo:rerun-if-changed={git_dir}/refs/heads");
-        }
+        let git_dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        println!("cargo:rerun-if-changed={git_dir}/HEAD");
+        println!("cargo:rerun-if-changed={git_dir}/refs/heads");
     }
     println!("cargo:rustc-env=BITVAULT_GIT_COMMIT={commit}");
 }

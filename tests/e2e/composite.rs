@@ -32,7 +32,7 @@ pub struct Outcome {
     /// Every step's GITHUB_OUTPUT records, by step id.
     pub step_outputs: BTreeMap<String, BTreeMap<String, String>>,
     /// RUNNER_TEMP of the run, kept until the outcome is dropped.
-    pub runner_temp: tempfile::TempDir,
+    pub _runner_temp: tempfile::TempDir,
 }
 
 struct Ctx<'a> {
@@ -241,7 +241,7 @@ pub fn run(inv: Invocation) -> Result<Outcome> {
         success,
         log,
         step_outputs: ctx.steps,
-        runner_temp: temp,
+        _runner_temp: temp,
     })
 }
 

@@ -122,10 +122,10 @@ fn git_context(step: &Step) -> Result<meta::GitContext> {
             .args(["show", "-s", "--format=%cI", &sha, "--"])
             .current_dir(workspace(step))
             .output();
-        if let Ok(out) = out {
-            if out.status.success() {
-                commit_time = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            }
+        if let Ok(out) = out
+            && out.status.success()
+        {
+            commit_time = String::from_utf8_lossy(&out.stdout).trim().to_string();
         }
     }
     if commit_time.is_empty() {
