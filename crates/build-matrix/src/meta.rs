@@ -101,18 +101,21 @@ impl Semver {
 }
 
 /// Makes a string a valid tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-/// Invalid characters become `-`, as metadata-action sanitises branch names.
+/// Runs of invalid characters become `-`, as metadata-action sanitises branch names.
 pub fn sanitize_tag(s: &str) -> Option<String> {
-    let mut out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    // metadata-action: `tag.replace(/[^a-zA-Z0-9._-]+/g, '-')`, a run of
+    // invalid characters becomes one `-`.
+    let mut out = String::with_capacity(s.len());
+    let mut in_run = false;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-' {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('-');
+            in_run = true;
+        }
+    }
     while out.starts_with(['.', '-']) {
         out.remove(0);
     }
