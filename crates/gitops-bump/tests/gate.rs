@@ -117,3 +117,84 @@ fn unsigned_or_foreign_digests_are_refused_signed_ones_pass() {
     assert!(err.contains("does not match"), "{err}");
     assert_eq!(after, VALUES);
 }
+
+/// The gate in the GitHub flow, against the GitHub API double: an unsigned
+/// digest is refused before any request reaches GitHub; a signed one lands
+/// in a pull request whose body carries the verification result.
+#[test]
+fn the_gate_runs_before_any_github_request() {
+    require_tools();
+    let stack = LocalSigstore::start().expect("local stack");
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let trust = tmp.path().join("trust.json");
+    std::fs::write(&trust, stack.client_trust_config()).unwrap();
+    let trust = trust.display().to_string();
+    let repo = format!("{}/demo/app", reg.host());
+    let signed = make_image(&reg, "demo/app", "signed", "amd64");
+    let unsigned = make_image(&reg, "demo/app", "unsigned", "arm64");
+    let mut sign = Step::new(
+        &bitvault_sign_keyless::SIGN_SPEC,
+        &flags(&[
+            ("images", &format!("{repo}@{signed}")),
+            ("trust-config", &trust),
+            ("provenance", "false"),
+        ]),
+        env(&stack, tmp.path()),
+    )
+    .unwrap();
+    bitvault_sign_keyless::run_sign(&mut sign).unwrap();
+
+    let gh = bitvault_github_double::GitHubDouble::start();
+    gh.add_token("ghp_gate");
+    gh.add_repo("acme", "gitops", &[("envs/dev/values.yaml", VALUES)]);
+    let identity = GithubClaims::default().identity();
+    let bump = |digest: &str| {
+        let mut e = env(&stack, tmp.path());
+        e.set("GITHUB_API_URL", gh.url());
+        let mut step = Step::new(
+            &SPEC,
+            &flags(&[
+                ("repository", "acme/gitops"),
+                ("token", "ghp_gate"),
+                ("environment", "dev"),
+                ("image", "app"),
+                ("digest", digest),
+                ("require-signature", "true"),
+                ("image-repository", &repo),
+                ("certificate-identity", &identity),
+                ("certificate-oidc-issuer", stack.issuer_url()),
+                ("trusted-root", &trust),
+            ]),
+            e,
+        )
+        .unwrap();
+        let r = run(&mut step);
+        (r, step)
+    };
+
+    let (err, _) = bump(&unsigned);
+    let err = format!("{:#}", err.unwrap_err());
+    assert!(err.contains("the signature gate refused"), "{err}");
+    assert!(
+        gh.requests().is_empty(),
+        "no request before the gate passes"
+    );
+
+    let (ok, step) = bump(&signed);
+    ok.unwrap();
+    let out = |n: &str| {
+        step.outputs()
+            .iter()
+            .find(|(k, _)| k == n)
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_eq!(out("operation"), "created");
+    let pulls = gh.pulls("acme", "gitops");
+    assert_eq!(pulls.len(), 1);
+    let body = pulls[0].body.clone().unwrap_or_default();
+    assert!(body.contains("signature verified"), "{body}");
+    gh.assert_no_violations();
+}
