@@ -47,8 +47,19 @@ fn flags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-#[test]
-fn unsigned_or_foreign_digests_are_refused_signed_ones_pass() {
+/// A local Sigstore stack, a registry with two images, one of them signed
+/// by sign-keyless.
+struct Fixture {
+    stack: LocalSigstore,
+    _reg: Registry,
+    tmp: tempfile::TempDir,
+    trust: String,
+    repo: String,
+    signed: String,
+    unsigned: String,
+}
+
+fn fixture() -> Fixture {
     require_tools();
     let stack = LocalSigstore::start().expect("local stack");
     let reg = Registry::start();
@@ -59,8 +70,6 @@ fn unsigned_or_foreign_digests_are_refused_signed_ones_pass() {
     let repo = format!("{}/demo/app", reg.host());
     let signed = make_image(&reg, "demo/app", "signed", "amd64");
     let unsigned = make_image(&reg, "demo/app", "unsigned", "arm64");
-
-    // Sign one digest with sign-keyless, against the local stack.
     let mut sign = Step::new(
         &bitvault_sign_keyless::SIGN_SPEC,
         &flags(&[
@@ -72,6 +81,22 @@ fn unsigned_or_foreign_digests_are_refused_signed_ones_pass() {
     )
     .unwrap();
     bitvault_sign_keyless::run_sign(&mut sign).unwrap();
+    Fixture {
+        stack,
+        _reg: reg,
+        tmp,
+        trust,
+        repo,
+        signed,
+        unsigned,
+    }
+}
+
+#[test]
+fn unsigned_or_foreign_digests_are_refused_signed_ones_pass() {
+    let f = fixture();
+    let (stack, tmp, trust, repo) = (&f.stack, &f.tmp, &f.trust, &f.repo);
+    let (signed, unsigned) = (&f.signed, &f.unsigned);
 
     let identity = GithubClaims::default().identity();
     let bump = |digest: &str, identity: &str| {
@@ -85,12 +110,12 @@ fn unsigned_or_foreign_digests_are_refused_signed_ones_pass() {
                 ("image", "app"),
                 ("digest", digest),
                 ("require-signature", "true"),
-                ("image-repository", &repo),
+                ("image-repository", repo),
                 ("certificate-identity", identity),
                 ("certificate-oidc-issuer", stack.issuer_url()),
-                ("trusted-root", &trust),
+                ("trusted-root", trust),
             ]),
-            env(&stack, tmp.path()),
+            env(stack, tmp.path()),
         )
         .unwrap();
         let result = run(&mut step);
@@ -98,18 +123,18 @@ fn unsigned_or_foreign_digests_are_refused_signed_ones_pass() {
         (result, after)
     };
 
-    let (ok, after) = bump(&signed, &identity);
+    let (ok, after) = bump(signed, &identity);
     ok.unwrap();
-    assert!(after.contains(&signed), "{after}");
+    assert!(after.contains(signed.as_str()), "{after}");
 
-    let (err, after) = bump(&unsigned, &identity);
+    let (err, after) = bump(unsigned, &identity);
     let err = format!("{:#}", err.unwrap_err());
     assert!(err.contains("the signature gate refused"), "{err}");
     assert!(err.contains("no signature was found"), "{err}");
     assert_eq!(after, VALUES, "nothing written for a refused digest");
 
     let (err, after) = bump(
-        &signed,
+        signed,
         "https://github.com/someone/else/.github/workflows/x.yml@refs/heads/main",
     );
     let err = format!("{:#}", err.unwrap_err());
@@ -123,34 +148,16 @@ fn unsigned_or_foreign_digests_are_refused_signed_ones_pass() {
 /// in a pull request whose body carries the verification result.
 #[test]
 fn the_gate_runs_before_any_github_request() {
-    require_tools();
-    let stack = LocalSigstore::start().expect("local stack");
-    let reg = Registry::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let trust = tmp.path().join("trust.json");
-    std::fs::write(&trust, stack.client_trust_config()).unwrap();
-    let trust = trust.display().to_string();
-    let repo = format!("{}/demo/app", reg.host());
-    let signed = make_image(&reg, "demo/app", "signed", "amd64");
-    let unsigned = make_image(&reg, "demo/app", "unsigned", "arm64");
-    let mut sign = Step::new(
-        &bitvault_sign_keyless::SIGN_SPEC,
-        &flags(&[
-            ("images", &format!("{repo}@{signed}")),
-            ("trust-config", &trust),
-            ("provenance", "false"),
-        ]),
-        env(&stack, tmp.path()),
-    )
-    .unwrap();
-    bitvault_sign_keyless::run_sign(&mut sign).unwrap();
+    let f = fixture();
+    let (stack, tmp, trust, repo) = (&f.stack, &f.tmp, &f.trust, &f.repo);
+    let (signed, unsigned) = (&f.signed, &f.unsigned);
 
     let gh = bitvault_github_double::GitHubDouble::start();
     gh.add_token("ghp_gate");
     gh.add_repo("acme", "gitops", &[("envs/dev/values.yaml", VALUES)]);
     let identity = GithubClaims::default().identity();
     let bump = |digest: &str| {
-        let mut e = env(&stack, tmp.path());
+        let mut e = env(stack, tmp.path());
         e.set("GITHUB_API_URL", gh.url());
         let mut step = Step::new(
             &SPEC,
@@ -161,10 +168,10 @@ fn the_gate_runs_before_any_github_request() {
                 ("image", "app"),
                 ("digest", digest),
                 ("require-signature", "true"),
-                ("image-repository", &repo),
+                ("image-repository", repo),
                 ("certificate-identity", &identity),
                 ("certificate-oidc-issuer", stack.issuer_url()),
-                ("trusted-root", &trust),
+                ("trusted-root", trust),
             ]),
             e,
         )
@@ -173,7 +180,7 @@ fn the_gate_runs_before_any_github_request() {
         (r, step)
     };
 
-    let (err, _) = bump(&unsigned);
+    let (err, _) = bump(unsigned);
     let err = format!("{:#}", err.unwrap_err());
     assert!(err.contains("the signature gate refused"), "{err}");
     assert!(
@@ -181,7 +188,7 @@ fn the_gate_runs_before_any_github_request() {
         "no request before the gate passes"
     );
 
-    let (ok, step) = bump(&signed);
+    let (ok, step) = bump(signed);
     ok.unwrap();
     let out = |n: &str| {
         step.outputs()
