@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use bitvault_testkit::{Registry, make_image, require_tools};
 
+use crate::build_matrix::merge;
 use crate::composite::{self, Invocation, root};
 use crate::support::bitvault;
 
@@ -46,21 +47,7 @@ fn build_matrix_action_yml_gives_the_cli_outputs() {
     })
     .unwrap();
     assert!(outcome.success, "{}", outcome.log);
-    let cli = bitvault(
-        work.path(),
-        &[
-            "build-matrix",
-            "--mode",
-            "merge",
-            "--image",
-            &repo,
-            "--digests",
-            &digests,
-            "--tags",
-            "v2.0.0\nsha-1234567",
-        ],
-        &[],
-    );
+    let cli = merge(work.path(), &repo, &digests, "v2.0.0\nsha-1234567");
     assert!(cli.success, "{}", cli.stderr);
     for name in ["digest", "image-ref"] {
         assert_eq!(outcome.outputs[name], cli.out(name), "{name}");

@@ -4,7 +4,24 @@
 
 use bitvault_testkit::{Registry, make_image, require_tools, sha256_digest};
 
-use crate::support::bitvault;
+use crate::support::{Run, bitvault};
+
+/// `bitvault build-matrix --mode merge` in `dir`.
+pub fn merge(dir: &std::path::Path, image: &str, digests: &str, tags: &str) -> Run {
+    let mut args = vec![
+        "build-matrix",
+        "--mode",
+        "merge",
+        "--image",
+        image,
+        "--digests",
+        digests,
+    ];
+    if !tags.is_empty() {
+        args.extend(["--tags", tags]);
+    }
+    bitvault(dir, &args, &[])
+}
 
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
@@ -20,18 +37,7 @@ fn merge_makes_one_index_and_is_idempotent() {
     assert_ne!(amd64, arm64);
     let dir = tmp();
     let digests = format!("[\"{amd64}\",\"{arm64}\"]");
-    let args = [
-        "build-matrix",
-        "--mode",
-        "merge",
-        "--image",
-        &repo,
-        "--digests",
-        &digests,
-        "--tags",
-        "v1.2.3",
-    ];
-    let first = bitvault(dir.path(), &args, &[]);
+    let first = merge(dir.path(), &repo, &digests, "v1.2.3");
     assert!(first.success, "{}", first.stderr);
     let digest = first.out("digest");
     assert_eq!(first.out("image-ref"), format!("{repo}@{digest}"));
@@ -71,18 +77,7 @@ fn merge_makes_one_index_and_is_idempotent() {
 
     // Again, with the digests in another order and form: the same index, nothing written.
     let digests2 = format!("{arm64}\n{amd64}\n");
-    let args2 = [
-        "build-matrix",
-        "--mode",
-        "merge",
-        "--image",
-        &repo,
-        "--digests",
-        &digests2,
-        "--tags",
-        "v1.2.3",
-    ];
-    let second = bitvault(dir.path(), &args2, &[]);
+    let second = merge(dir.path(), &repo, &digests2, "v1.2.3");
     assert!(second.success, "{}", second.stderr);
     assert_eq!(second.out("digest"), digest);
     assert!(
@@ -100,23 +95,7 @@ fn merge_refuses_bad_input_with_clear_errors() {
     let amd64 = make_image(&reg, "demo/app", "a", "amd64");
     let amd64_again = make_image(&reg, "demo/other", "b", "amd64");
     let dir = tmp();
-    let run = |digests: &str, tags: &str, image: &str| {
-        bitvault(
-            dir.path(),
-            &[
-                "build-matrix",
-                "--mode",
-                "merge",
-                "--image",
-                image,
-                "--digests",
-                digests,
-                "--tags",
-                tags,
-            ],
-            &[],
-        )
-    };
+    let run = |digests: &str, tags: &str, image: &str| merge(dir.path(), image, digests, tags);
     let missing = format!("sha256:{}", "1".repeat(64));
     let cases = [
         (
@@ -161,19 +140,7 @@ fn merge_refuses_two_digests_of_one_platform() {
         return; // identical builds are one digest; nothing to check
     }
     let dir = tmp();
-    let r = bitvault(
-        dir.path(),
-        &[
-            "build-matrix",
-            "--mode",
-            "merge",
-            "--image",
-            &repo,
-            "--digests",
-            &format!("{a}\n{b}"),
-        ],
-        &[],
-    );
+    let r = merge(dir.path(), &repo, &format!("{a}\n{b}"), "");
     assert!(!r.success);
     assert!(
         r.stderr

@@ -1,37 +1,15 @@
 //! The action through `run()` with a constructed `Step`: inputs, `path` mode, outputs.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
+
+mod common;
 
 use bitvault_gitops_bump::{SPEC, run};
 use bitvault_runner::{Env, Step};
+use common::git;
 
 fn d(c: char) -> String {
     format!("sha256:{}", c.to_string().repeat(64))
-}
-
-fn git(root: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args([
-            "-c",
-            "user.name=test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn values(digest: &str) -> String {

@@ -1,7 +1,8 @@
 //! bump, promote and rollback on a real checkout made with real `git` in a tempdir.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+mod common;
 
 use bitvault_gitops_bump::{
     Digest, Error, Layout, Operation, Target, Version, local, plan_rollback,
@@ -43,26 +44,7 @@ impl Repo {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(self.root())
-            .args([
-                "-c",
-                "user.name=test",
-                "-c",
-                "user.email=test@example.com",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        common::git(self.root(), args)
     }
 
     fn write(&self, rel: &str, text: &str) {

@@ -282,6 +282,7 @@ pub fn run(step: &mut Step) -> Result<()> {
             command::warning(&format!(
                 "the `_files` outputs total {total} bytes, over the 1 MiB GitHub allows for a job's outputs: read the lists from the file in the `files-path` output ({shown}) instead"
             ));
+            step.explain_large_outputs();
         }
         step.set_output("files-path", shown);
     }

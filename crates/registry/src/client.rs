@@ -181,24 +181,10 @@ impl Client {
 
     /// Reads a manifest or index by digest, refusing bytes that do not hash to `digest`.
     pub async fn get_manifest(&self, repo: &Repository, digest: &Digest) -> Result<Manifest> {
-        let ep = self.endpoint(repo).await?;
         let what = repo.at_digest(digest.clone()).to_string();
-        let resp = ep
-            .send(
-                Request::new(
-                    Method::GET,
-                    format!("/v2/{}/manifests/{}", repo.name(), digest),
-                    repo.name(),
-                    Pull,
-                )
-                .header(ACCEPT, MANIFEST_ACCEPT),
-            )
-            .await?;
-        match resp.status {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND => return Err(Error::NotFound(what)),
-            _ => return Err(resp.error()),
-        }
+        let Some(resp) = self.fetch_manifest(repo, digest.as_str()).await? else {
+            return Err(Error::NotFound(what));
+        };
         digest
             .verify(&resp.body)
             .map_err(|mismatch| Error::DigestMismatch {
@@ -467,20 +453,18 @@ impl Client {
         Ok(())
     }
 
-    /// Reads the manifest a tag points at right now, checked against the registry's digest
-    /// header when it sends one. `None` when the tag does not exist.
-    pub(crate) async fn get_tagged_manifest(
+    /// `GET /v2/<name>/manifests/<reference>`: the response, or `None` on 404.
+    async fn fetch_manifest(
         &self,
         repo: &Repository,
-        tag: &str,
-    ) -> Result<Option<Manifest>> {
+        reference: &str,
+    ) -> Result<Option<crate::http::Response>> {
         let ep = self.endpoint(repo).await?;
-        let what = format!("{repo}:{tag}");
         let resp = ep
             .send(
                 Request::new(
                     Method::GET,
-                    format!("/v2/{}/manifests/{}", repo.name(), tag),
+                    format!("/v2/{}/manifests/{reference}", repo.name()),
                     repo.name(),
                     Pull,
                 )
@@ -488,10 +472,23 @@ impl Client {
             )
             .await?;
         match resp.status {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND => return Ok(None),
-            _ => return Err(resp.error()),
+            StatusCode::OK => Ok(Some(resp)),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(resp.error()),
         }
+    }
+
+    /// Reads the manifest a tag points at right now, checked against the registry's digest
+    /// header when it sends one. `None` when the tag does not exist.
+    pub(crate) async fn get_tagged_manifest(
+        &self,
+        repo: &Repository,
+        tag: &str,
+    ) -> Result<Option<Manifest>> {
+        let what = format!("{repo}:{tag}");
+        let Some(resp) = self.fetch_manifest(repo, tag).await? else {
+            return Ok(None);
+        };
         let digest = Digest::of(&resp.body);
         if let Some(claimed) = resp
             .header("docker-content-digest")

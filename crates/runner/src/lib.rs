@@ -51,6 +51,8 @@ pub struct Step {
     pub env: Env,
     outputs: Vec<(String, String)>,
     summary: String,
+    /// The action has told the user where to read outputs too big for a job.
+    large_outputs_explained: bool,
 }
 
 impl Step {
@@ -66,6 +68,7 @@ impl Step {
             env,
             outputs: Vec::new(),
             summary: String::new(),
+            large_outputs_explained: false,
         })
     }
 
@@ -78,6 +81,12 @@ impl Step {
         } else {
             self.outputs.push((name, value));
         }
+    }
+
+    /// The action has already warned, with a better way out (a file), that its
+    /// outputs exceed what a job may pass on; `finish` then says nothing more.
+    pub fn explain_large_outputs(&mut self) {
+        self.large_outputs_explained = true;
     }
 
     pub fn outputs(&self) -> &[(String, String)] {
@@ -110,7 +119,7 @@ impl Step {
     /// the outputs as JSON on stdout.
     pub fn finish(self) -> Result<()> {
         let total: usize = self.outputs.iter().map(|(k, v)| k.len() + v.len()).sum();
-        if total > JOB_OUTPUTS_LIMIT {
+        if total > JOB_OUTPUTS_LIMIT && !self.large_outputs_explained {
             command::warning(&format!(
                 "this step's outputs are {total} bytes, over the 1 MiB GitHub allows for a job's outputs: pass them on through a file or an artifact, not through `needs.<job>.outputs`"
             ));
