@@ -36,19 +36,19 @@ fn subcommand(action: &Action) -> Command {
         .about(spec.description)
         .after_help(after);
     for input in spec.inputs {
-        let mut help = input.description.to_string();
+        let mut help = input.help();
         if input.required {
             help.push_str(" [required]");
         }
         let mut arg = Arg::new(input.name)
             .long(input.name)
-            .value_name("VALUE")
+            .value_name(input.kind.value_name())
             .action(ArgAction::Set)
             .help(help);
         if let Some(d) = input.default.filter(|d| !d.is_empty()) {
             // Not clap's default: the runner's INPUT_ variable must win over
             // it, so defaults are applied in Inputs::resolve.
-            arg = arg.long_help(format!("{}\n\n[default: {d}]", input.description));
+            arg = arg.long_help(format!("{}\n\n[default: {d}]", input.help()));
         }
         cmd = cmd.arg(arg);
     }

@@ -39,7 +39,7 @@ pub fn action_yml(spec: &ActionSpec, layout: Layout) -> String {
     let _ = writeln!(y, "inputs:");
     for i in spec.inputs {
         let _ = writeln!(y, "  {}:", i.name);
-        let _ = writeln!(y, "    description: {}", q(i.description));
+        let _ = writeln!(y, "    description: {}", q(&i.help()));
         let _ = writeln!(y, "    required: {}", i.required);
         if let Some(d) = i.default {
             let _ = writeln!(y, "    default: {}", q(d));
@@ -117,7 +117,7 @@ pub fn readme_tables(spec: &ActionSpec) -> String {
             m,
             "| `{}` | {} | {} | {} |",
             i.name,
-            md_cell(i.description),
+            md_cell(&i.help()),
             if i.required { "yes" } else { "no" },
             default
         );

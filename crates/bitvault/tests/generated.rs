@@ -137,3 +137,11 @@ fn action_yml_maps_every_input_and_declares_every_output() {
         }
     }
 }
+
+#[test]
+fn every_declaration_is_consistent() {
+    // Names unique, each default a value of its input's kind.
+    for action in bitvault::actions() {
+        action.spec.check().unwrap_or_else(|e| panic!("{e}"));
+    }
+}

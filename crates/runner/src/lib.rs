@@ -31,6 +31,7 @@ pub mod files;
 pub mod inputs;
 pub mod oidc;
 pub mod spec;
+pub mod testing;
 
 use std::collections::BTreeMap;
 
@@ -38,7 +39,7 @@ use anyhow::{Context as _, Result};
 
 pub use env::Env;
 pub use inputs::{InputError, Inputs};
-pub use spec::{ActionSpec, InputSpec, OutputSpec};
+pub use spec::{ActionSpec, InputKind, InputSpec, OutputSpec};
 
 /// The maximum size of all outputs of one job, as GitHub documents it.
 pub const JOB_OUTPUTS_LIMIT: usize = 1024 * 1024;
