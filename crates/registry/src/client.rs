@@ -92,16 +92,14 @@ pub enum BlobTransfer {
 impl Client {
     /// A client with the given options.
     pub fn new(options: ClientOptions) -> Result<Self> {
-        crate::http::ensure_crypto_provider();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("bitvault-registry/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(30))
-            .read_timeout(std::time::Duration::from_secs(120))
-            .build()
-            .map_err(|e| Error::Invalid {
-                what: "http client".into(),
-                message: e.to_string(),
-            })?;
+        let http = bitvault_http::client(
+            concat!("bitvault-registry/", env!("CARGO_PKG_VERSION")),
+            &bitvault_http::Timeouts::default(),
+        )
+        .map_err(|e| Error::Invalid {
+            what: "http client".into(),
+            message: e.to_string(),
+        })?;
         Ok(Client {
             inner: Arc::new(Inner {
                 options,

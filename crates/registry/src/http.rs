@@ -2,18 +2,19 @@
 //!
 //! oci-client answers the auth challenge (bearer token or basic) for us; this module
 //! sends the requests oci-client does not expose (HEAD, referrers, blob mount, tag
-//! reads with headers) and owns retries: 429, 5xx and dropped connections are retried
-//! with exponential backoff, honouring `Retry-After`; 401/403 become
+//! reads with headers) and retries them under the workspace's one [`RetryPolicy`]
+//! (`bitvault-http`: 429, 5xx and dropped connections, backoff with jitter, `Retry-After`
+//! in seconds or as a date, a deadline), re-authenticating once on a 401; 401/403 become
 //! [`Error::Unauthorized`] naming the registry and the credential source.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use oci_client::RegistryOperation;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use tokio::sync::Mutex;
 
@@ -21,46 +22,8 @@ use crate::credentials::{Credential, Credentials};
 use crate::error::{Error, Result};
 use crate::protocol::Scheme;
 
-/// How often and how long to retry.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts in total, including the first.
-    pub max_attempts: u32,
-    /// Delay before the first retry; doubled for each one after.
-    pub base_delay: Duration,
-    /// Upper bound for backoff delays and for honoured `Retry-After` values.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 6,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn backoff(&self, retry: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << retry.min(16))
-            .min(self.max_delay);
-        // Up to 25% jitter so parallel jobs do not retry in lock-step.
-        let jitter = exp.mul_f64(rand::random::<f64>() * 0.25);
-        (exp + jitter).min(self.max_delay)
-    }
-}
-
-/// Installs ring as rustls' process-wide provider unless one is installed already.
-pub(crate) fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing the race to another installer is fine: a provider is installed either way.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-}
+pub use bitvault_http::RetryPolicy;
+pub(crate) use bitvault_http::{ensure_crypto_provider, error_chain};
 
 #[derive(Debug, Clone)]
 enum Authz {
@@ -345,10 +308,9 @@ impl Endpoint {
             host_port.eq_ignore_ascii_case(&self.endpoint) && u.scheme() == self.scheme.as_str()
         });
         let mut reauthed = false;
-        let mut attempt = 0u32;
+        let mut attempts = self.retry.attempts();
         loop {
-            attempt += 1;
-            let last = attempt >= self.retry.max_attempts;
+            attempts.start();
             let transport_err = |message: String| Error::Transport {
                 method: req.method.to_string(),
                 url: url.clone(),
@@ -357,9 +319,11 @@ impl Endpoint {
             let authz = if same_registry {
                 match self.authz(req.repo, req.op, reauthed).await {
                     Ok(a) => a,
-                    Err(Error::Transport { .. }) if !last => {
-                        tokio::time::sleep(self.retry.backoff(attempt - 1)).await;
-                        continue;
+                    Err(e @ Error::Transport { .. }) => {
+                        if attempts.wait(None).await {
+                            continue;
+                        }
+                        return Err(e);
                     }
                     Err(e) => return Err(e),
                 }
@@ -390,9 +354,11 @@ impl Endpoint {
             let (status, headers, body) = match result {
                 Ok(r) => r,
                 // Connection refused, reset or dropped mid-body: worth another try.
-                Err(_) if !last => {
-                    tokio::time::sleep(self.retry.backoff(attempt - 1)).await;
-                    continue;
+                Err(e) if bitvault_http::is_retryable_error(&e) => {
+                    if attempts.wait(None).await {
+                        continue;
+                    }
+                    return Err(transport_err(error_chain(&e)));
                 }
                 Err(e) => return Err(transport_err(error_chain(&e))),
             };
@@ -400,18 +366,16 @@ impl Endpoint {
                 // A cached token may have expired or lack a scope: ask once more.
                 if same_registry && !reauthed && status == StatusCode::UNAUTHORIZED {
                     reauthed = true;
-                    attempt -= 1;
+                    attempts.uncount();
                     continue;
                 }
                 return Err(self.unauthorized(status.as_u16()));
             }
-            let retryable = status == StatusCode::TOO_MANY_REQUESTS
-                || matches!(status.as_u16(), 500 | 502 | 503 | 504);
-            if retryable && !last {
-                let delay = retry_after(&headers)
-                    .map(|d| d.min(self.retry.max_delay))
-                    .unwrap_or_else(|| self.retry.backoff(attempt - 1));
-                tokio::time::sleep(delay).await;
+            if bitvault_http::is_retryable_status(status)
+                && attempts
+                    .wait(bitvault_http::retry_after(&headers, SystemTime::now()))
+                    .await
+            {
                 continue;
             }
             return Ok(Response {
@@ -460,26 +424,6 @@ fn parse_bearer_challenge(header: &str) -> Option<HashMap<String, String>> {
     params.contains_key("realm").then_some(params)
 }
 
-/// `Retry-After` in delta-seconds. (HTTP-dates fall back to our own backoff.)
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    v.parse::<u64>().ok().map(Duration::from_secs)
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cur = c.source();
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,31 +442,5 @@ mod tests {
         assert_eq!(c["service"], "s");
         assert!(parse_bearer_challenge(r#"Basic realm="x""#).is_none());
         assert!(parse_bearer_challenge("Bearer service=\"s\"").is_none());
-    }
-
-    #[test]
-    fn retry_after_seconds() {
-        let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after(&h), None);
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy {
-            max_attempts: 10,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-        };
-        assert!(p.backoff(0) >= Duration::from_millis(100));
-        assert!(p.backoff(0) <= Duration::from_millis(125));
-        assert!(p.backoff(2) >= Duration::from_millis(400));
-        assert_eq!(p.backoff(10), Duration::from_secs(1));
     }
 }

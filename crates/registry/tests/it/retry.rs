@@ -17,6 +17,7 @@ fn fast_client(dir: &std::path::Path, max_attempts: u32) -> Client {
             max_attempts,
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_secs(5),
+            ..RetryPolicy::default()
         },
         ..ClientOptions::default()
     })
