@@ -81,12 +81,14 @@ fn parse(input: &InputSpec, raw: &str) -> Result<Value, InputError> {
         })?),
         InputKind::List { commas } => Value::List(split_list(raw, commas)),
         InputKind::OneOf(words) => {
-            Value::Choice(words.iter().find(|w| **w == raw).copied().ok_or_else(|| {
-                InputError::NotOneOf {
-                    name: name(),
-                    value: raw.to_string(),
-                    allowed: backticked(words),
-                }
+            let word = words
+                .iter()
+                .find(|w| **w == raw)
+                .or_else(|| words.iter().find(|w| w.eq_ignore_ascii_case(raw)));
+            Value::Choice(word.copied().ok_or_else(|| InputError::NotOneOf {
+                name: name(),
+                value: raw.to_string(),
+                allowed: backticked(words),
             })?)
         }
     })
@@ -305,6 +307,21 @@ impl Inputs {
             Value::Choice(w) => w,
             _ => unreachable!("checked at resolve"),
         }))
+    }
+
+    /// A one-of input that has a default (or is required): the word, or
+    /// an error naming the input when it is not given.
+    pub fn required_choice(&self, name: &str) -> Result<&'static str, InputError> {
+        self.choice(name)?.ok_or_else(|| InputError::Missing {
+            name: name.to_string(),
+        })
+    }
+
+    /// A whole-number input that has a default (or is required).
+    pub fn required_integer(&self, name: &str) -> Result<u64, InputError> {
+        self.integer(name)?.ok_or_else(|| InputError::Missing {
+            name: name.to_string(),
+        })
     }
 
     /// The value of any kind as given, or a clear error naming the input
@@ -542,11 +559,16 @@ mod tests {
         assert_eq!(i.text("name").unwrap(), Some("n"));
         assert_eq!(i.integer("depth").unwrap(), Some(12));
         assert_eq!(i.choice("mode").unwrap(), Some("promote"));
+        assert_eq!(i.required_choice("mode").unwrap(), "promote");
         assert!(!i.boolean("draft").unwrap());
         assert_eq!(i.items("labels").unwrap(), Vec::<String>::new());
         let i = Inputs::resolve(&TYPED, &BTreeMap::new(), &Env::default()).unwrap();
         assert_eq!(i.choice("mode").unwrap(), Some("bump"));
         assert_eq!(i.integer("depth").unwrap(), None);
+        assert!(i.required_integer("depth").is_err());
+        // A word of the set is matched ignoring case (dorny's `list-files: JSON`).
+        let i = Inputs::resolve(&TYPED, &flags(&[("mode", "Rollback")]), &Env::default()).unwrap();
+        assert_eq!(i.choice("mode").unwrap(), Some("rollback"));
     }
 
     /// A bad value is refused when the inputs are resolved, with the same

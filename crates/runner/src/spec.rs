@@ -44,7 +44,8 @@
 //!
 //! Each action reads its inputs in ONE function that returns a typed
 //! request, through the typed accessors of [`crate::Inputs`]:
-//! `text`, `required`, `boolean`, `integer`, `items`, `choice`. Reading a
+//! `text`, `required`, `boolean`, `integer`, `items`, `choice`
+//! (`required_choice`, `required_integer` for inputs with a default). Reading a
 //! name the SPEC does not declare (or with the accessor of another kind)
 //! is an `Err`, never a panic, and a test catches it:
 //!
@@ -97,7 +98,8 @@ pub enum InputKind {
     /// A list: one item per line, or (with `commas`) also separated by
     /// commas; items trimmed, blank ones dropped (`getMultilineInput`).
     List { commas: bool },
-    /// One of a fixed set of words.
+    /// One of a fixed set of words, matched ignoring ASCII case; the
+    /// action reads the declared word.
     OneOf(&'static [&'static str]),
 }
 
