@@ -47,6 +47,7 @@
 //! # }
 //! ```
 
+mod blob_range;
 mod client;
 pub mod credentials;
 mod digest;
