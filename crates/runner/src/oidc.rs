@@ -2,13 +2,21 @@
 //!
 //! `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=<aud>` with
 //! `Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`; the token is the
-//! `value` field of the JSON answer. It is masked the moment it is read.
+//! `value` field of the JSON answer. It is masked the moment it is read. The request
+//! goes through `bitvault-http` (its retry policy, timeouts and size cap): the endpoint
+//! is part of the runner protocol, so the fetch lives here beside the rest of it.
 
-use anyhow::{Context as _, Result, bail};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use bitvault_http::{RetryPolicy, Timeouts, percent_encode, read_capped};
 
 use crate::env::Env;
 
 const NO_PERMISSION: &str = "the runner offers no OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. Give the job `permissions: id-token: write` (a pull request from a fork never gets one), or pass a token explicitly";
+
+/// The most the token endpoint's answer may weigh (a JWT is a few kilobytes).
+const ANSWER_LIMIT: u64 = 256 * 1024;
 
 /// The token endpoint URL for an audience.
 pub fn request_url(base: &str, audience: &str) -> String {
@@ -16,19 +24,8 @@ pub fn request_url(base: &str, audience: &str) -> String {
     format!("{base}{sep}audience={}", percent_encode(audience))
 }
 
-fn percent_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Fetches an ID token for `audience`, masks it and returns it.
+/// Fetches an ID token for `audience`, masks it and returns it. Transient failures
+/// (429, 5xx, dropped connections) are retried under the workspace's retry policy.
 pub fn id_token(env: &Env, audience: &str) -> Result<String> {
     let (Some(url), Some(bearer)) = (
         env.non_empty("ACTIONS_ID_TOKEN_REQUEST_URL"),
@@ -38,23 +35,35 @@ pub fn id_token(env: &Env, audience: &str) -> Result<String> {
     };
     crate::command::add_mask(bearer);
     let url = request_url(url, audience);
-    let mut resp = ureq::get(&url)
-        .header("Authorization", &format!("Bearer {bearer}"))
-        .header("Accept", "application/json; api-version=2.0")
-        .call()
-        .map_err(|e| match e {
-            ureq::Error::StatusCode(code) => anyhow::anyhow!(
+    let http = bitvault_http::client(
+        concat!("bitvault/", env!("CARGO_PKG_VERSION")),
+        &Timeouts {
+            request: Some(Duration::from_secs(60)),
+            ..Timeouts::default()
+        },
+    )?;
+    let body = bitvault_http::block_on(async {
+        let resp = RetryPolicy::default()
+            .send(|| {
+                http.get(&url)
+                    .bearer_auth(bearer)
+                    .header("Accept", "application/json; api-version=2.0")
+            })
+            .await
+            .map_err(|e| anyhow!("cannot reach the runner's OIDC token endpoint: {e}"))?;
+        let code = resp.status().as_u16();
+        if !resp.status().is_success() {
+            bail!(
                 "the runner's OIDC token endpoint answered HTTP {code}; check that the job has `permissions: id-token: write`"
-            ),
-            other => anyhow::anyhow!("cannot reach the runner's OIDC token endpoint: {other}"),
-        })?;
+            );
+        }
+        Ok(read_capped(resp, ANSWER_LIMIT).await?)
+    })?;
     #[derive(serde::Deserialize)]
     struct Answer {
         value: Option<String>,
     }
-    let answer: Answer = resp
-        .body_mut()
-        .read_json()
+    let answer: Answer = serde_json::from_slice(&body)
         .context("the runner's OIDC token endpoint did not answer JSON with a `value`")?;
     let token = answer
         .value
