@@ -62,11 +62,19 @@ if [ -f "$manifest" ]; then
   asset="bitvault-$version-$triple.tar.gz"
   want="$(awk -v a="$asset" '$2 == a { print $1 }' "$manifest")"
   [[ "$want" =~ ^[0-9a-f]{64}$ ]] || fail "no checksum for $asset in $manifest"
+  # The binary's own SHA-256 (checksums.txt lists it beside its archive's): the
+  # tool cache is shared by every job of a self-hosted runner, so a cached binary
+  # is hashed before each use, never trusted for a marker file beside it.
+  want_bin="$(awk -v a="bitvault-$version-$triple/bitvault" '$2 == a { print $1 }' "$manifest")"
+  [[ "$want_bin" =~ ^[0-9a-f]{64}$ ]] || want_bin=""
   dest="$cache_root/${version#v}/$triple"
-  if [ -x "$dest/bitvault" ] && [ -f "$dest.complete" ] && [ "$(cat "$dest.complete")" = "$want" ]; then
-    log "bitvault $version found in the tool cache"
-    add_to_path "$dest"
-    exit 0
+  if [ -n "$want_bin" ] && [ -f "$dest/bitvault" ] && [ ! -L "$dest/bitvault" ]; then
+    if [ "$(sha256_of "$dest/bitvault")" = "$want_bin" ]; then
+      log "bitvault $version found in the tool cache (SHA-256 checked)"
+      add_to_path "$dest"
+      exit 0
+    fi
+    log "the cached $dest/bitvault does not match checksums.txt: not used, downloading $version again"
   fi
   base="${BITVAULT_RELEASE_BASE_URL:-https://github.com/bitvault/bitvault/releases/download}"
   proto='=https'
@@ -80,11 +88,27 @@ if [ -f "$manifest" ]; then
   if [ "$got" != "$want" ]; then
     fail "checksum mismatch for $asset: expected $want from checksums.txt, got $got. The download was not used."
   fi
+  mkdir -p "$tmp/x"
+  tar -xzf "$tmp/$asset" -C "$tmp/x" bitvault
+  if [ -n "$want_bin" ]; then
+    got="$(sha256_of "$tmp/x/bitvault")"
+    [ "$got" = "$want_bin" ] || fail "checksum mismatch for the bitvault binary in $asset: expected $want_bin from checksums.txt, got $got. It was not used."
+  fi
+  chmod +x "$tmp/x/bitvault"
+  # Replace whatever the cache held (a file, a link, a directory) in one rename.
   mkdir -p "$dest"
-  tar -xzf "$tmp/$asset" -C "$dest" bitvault
-  chmod +x "$dest/bitvault"
+  rm -rf "$dest/bitvault"
+  mv "$tmp/x/bitvault" "$dest/bitvault"
   printf '%s' "$want" >"$dest.complete"
   rm -rf "$tmp"
+  if [ -z "$want_bin" ]; then
+    # An older manifest without the binary's checksum: use this verified download
+    # from a private copy, so the shared cache is never run unhashed.
+    private="$(mktemp -d)"
+    cp "$dest/bitvault" "$private/bitvault"
+    add_to_path "$private"
+    exit 0
+  fi
   add_to_path "$dest"
   exit 0
 fi

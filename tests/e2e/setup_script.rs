@@ -81,8 +81,10 @@ fn fake_release(tamper: bool) -> (tempfile::TempDir, std::path::PathBuf) {
     let action = dir.path().join("action");
     std::fs::create_dir_all(&action).unwrap();
     std::fs::copy(root().join("scripts/setup.sh"), action.join("setup.sh")).unwrap();
+    let bin_sum = sha256(&stage.join("bitvault"));
+    let bin_entry = format!("bitvault-{version}-{triple}/bitvault");
     let mut f = std::fs::File::create(action.join("checksums.txt")).unwrap();
-    writeln!(f, "# version: {version}\n{sum}  {asset}").unwrap();
+    writeln!(f, "# version: {version}\n{sum}  {asset}\n{bin_sum}  {bin_entry}").unwrap();
     (dir, action)
 }
 
@@ -132,6 +134,46 @@ fn a_release_is_used_only_when_its_checksum_matches() {
     assert_eq!(path, "", "nothing may be put on PATH after a mismatch");
 }
 
+/// A persistent self-hosted runner shares its tool cache between jobs: a binary
+/// planted there by an earlier job (with the public archive checksum written
+/// beside it) must never run; setup hashes the binary itself and downloads again.
+#[test]
+fn a_binary_planted_in_the_tool_cache_is_not_run() {
+    let (dir, action) = fake_release(false);
+    let (_server, port) = serve(dir.path());
+    let (out, path, tmp) = run_setup(&action, port);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bin_dir = std::path::PathBuf::from(path.lines().next().unwrap());
+    // An earlier job replaces the cached binary, keeping the marker file.
+    let planted = bin_dir.join("bitvault");
+    let witness = tmp.path().join("planted-ran");
+    std::fs::remove_file(&planted).unwrap();
+    std::fs::write(
+        &planted,
+        format!("#!/bin/sh\ntouch {}\necho 'bitvault 9.8.7 (commit planted)'\n", witness.display()),
+    )
+    .unwrap();
+    Command::new("chmod").arg("+x").arg(&planted).status().unwrap();
+    let gh_path = tmp.path().join("path2");
+    let out = Command::new("bash")
+        .arg(action.join("setup.sh"))
+        .env_remove("BITVAULT_BIN")
+        .env("GITHUB_PATH", &gh_path)
+        .env("RUNNER_TOOL_CACHE", tmp.path().join("cache"))
+        .env(
+            "BITVAULT_RELEASE_BASE_URL",
+            format!("http://127.0.0.1:{port}/download"),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!witness.exists(), "the planted binary ran: {stderr}");
+    assert!(stderr.contains("does not match checksums.txt"), "{stderr}");
+    assert!(stderr.contains("downloading bitvault-v9.8.7-"), "{stderr}");
+    assert_eq!(sha256(&planted), sha256(Path::new(env!("CARGO_BIN_EXE_bitvault"))));
+}
+
 #[test]
 fn the_root_setup_action_puts_bitvault_on_path() {
     let mut github = std::collections::BTreeMap::new();
@@ -157,7 +199,7 @@ fn the_root_setup_action_puts_bitvault_on_path() {
 /// downloading the release archive, checking it, and running the action.
 #[test]
 fn published_action_repositories_work_from_the_release() {
-    let (dir, _action) = fake_release(false);
+    let (dir, action) = fake_release(false);
     let dist = dir.path().join("dist");
     std::fs::create_dir_all(&dist).unwrap();
     let version_dir = dir.path().join("download/v9.8.7");
@@ -165,7 +207,7 @@ fn published_action_repositories_work_from_the_release() {
         let p = entry.unwrap().path();
         std::fs::copy(&p, dist.join(p.file_name().unwrap())).unwrap();
     }
-    // The release job writes checksums.txt over the archives.
+    // The release job writes checksums.txt over the archives (and their binaries).
     let archive = std::fs::read_dir(&dist)
         .unwrap()
         .next()
@@ -173,11 +215,7 @@ fn published_action_repositories_work_from_the_release() {
         .unwrap()
         .path();
     let name = archive.file_name().unwrap().to_str().unwrap().to_string();
-    std::fs::write(
-        dist.join("checksums.txt"),
-        format!("# version: v9.8.7\n{}  {name}\n", sha256(&archive)),
-    )
-    .unwrap();
+    std::fs::copy(action.join("checksums.txt"), dist.join("checksums.txt")).unwrap();
     if !name.contains("x86_64-unknown-linux-musl") {
         return; // the publisher runs the Linux x64 build; nothing to check on other hosts
     }

@@ -123,9 +123,29 @@ pub fn annotate(level: Level, message: &str, loc: &Location) {
     emit(&format_annotation(level, message, loc));
 }
 
-/// A plain log line on stderr.
+/// A plain log line on stderr. Text that would read as a workflow command
+/// (a line starting with `::` once leading blanks are trimmed, as the runner
+/// trims them) is printed between `::stop-commands::` and its end token, so a
+/// file name, branch name, diff line or server message can never annotate,
+/// mask or stop the log.
 pub fn info(message: &str) {
-    emit(message);
+    emit(&neutralize(message));
+}
+
+/// `text` unchanged when no line of it reads as a workflow command; else the
+/// text between `::stop-commands::<token>` and `::<token>::`, with a fresh
+/// random token the text cannot contain.
+pub fn neutralize(text: &str) -> String {
+    if !text.lines().any(|l| l.trim_start().starts_with("::")) {
+        return text.to_string();
+    }
+    let token = loop {
+        let t = format!("bitvault-{:032x}", rand::random::<u128>());
+        if !text.contains(&t) {
+            break t;
+        }
+    };
+    format!("::stop-commands::{token}\n{text}\n::{token}::")
 }
 
 /// A debug line, shown when the workflow runs with step debug logging.
@@ -135,10 +155,23 @@ pub fn debug(message: &str) {
 
 /// Masks a secret in every later log line. A multi-line secret (a PEM key)
 /// is also masked line by line, because the runner matches per line.
+///
+/// Only the Actions runner (`GITHUB_ACTIONS=true`) reads `::add-mask::` and
+/// hides the line; anywhere else (a laptop, GitLab, Jenkins) the command would
+/// print the secret itself, so outside the runner nothing is printed.
 pub fn add_mask(secret: &str) {
+    if !under_runner() {
+        return;
+    }
     for line in mask_lines(secret) {
         emit(&line);
     }
+}
+
+/// Whether this process runs under the GitHub Actions runner, the only
+/// reader of workflow commands that hides what `::add-mask::` names.
+pub fn under_runner() -> bool {
+    std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
 }
 
 /// The `::add-mask::` lines for a secret.
@@ -220,6 +253,22 @@ mod tests {
             format_annotation(Level::Notice, "n", &Location::default()),
             "::notice::n"
         );
+    }
+
+    #[test]
+    fn text_that_reads_as_a_command_is_printed_inert() {
+        assert_eq!(neutralize("plain line\nanother"), "plain line\nanother");
+        let evil = "changed: src/a.rs\n  ::error title=Build OK::all checks passed";
+        let out = neutralize(evil);
+        let lines: Vec<_> = out.lines().collect();
+        let token = lines[0].strip_prefix("::stop-commands::").unwrap();
+        assert!(token.len() > 32, "{token}");
+        assert_eq!(lines[1..lines.len() - 1].join("\n"), evil);
+        assert_eq!(lines[lines.len() - 1], format!("::{token}::"));
+        // Every line that reads as a command sits between the two markers.
+        for cmd in ["::add-mask::x", "::stop-commands::y", "   ::warning::z"] {
+            assert!(neutralize(cmd).starts_with("::stop-commands::bitvault-"));
+        }
     }
 
     #[test]
