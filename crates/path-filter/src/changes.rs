@@ -50,6 +50,36 @@ fn short(sha: &str) -> &str {
     }
 }
 
+/// A name git resolves by itself rather than as a branch or tag: `HEAD`
+/// and the other `*_HEAD` pseudo-refs, `@`, and revision expressions
+/// (`HEAD~1`, `main^2`, `v1^{}`, `@{upstream}`).
+fn is_revision_expression(name: &str) -> bool {
+    let pseudo = name == "HEAD"
+        || name == "@"
+        || (name.ends_with("_HEAD") && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'));
+    pseudo || name.contains(['~', '^', '@', ':', '{', '}'])
+}
+
+/// Resolves `name` to a commit: a revision expression (`HEAD`, `HEAD~2`)
+/// as git reads it (`git rev-parse --verify --end-of-options <name>^{commit}`);
+/// a branch, tag or SHA as [`Git::resolve`] does (fetching it when missing);
+/// failing that, anything else git can resolve here (an abbreviated SHA,
+/// `origin/main`).
+pub fn resolve(git: &Git, name: &str, depth: u64) -> Result<String> {
+    if is_revision_expression(name) {
+        return git.commit(name).with_context(|| {
+            format!(
+                "`{name}` does not name a commit in {} (`git rev-parse --verify {name}^{{commit}}` fails)",
+                git.dir().display()
+            )
+        });
+    }
+    match git.resolve(name, depth) {
+        Ok(c) => Ok(c),
+        Err(e) => git.commit(name).ok_or(e),
+    }
+}
+
 pub fn detect(
     plan: &Plan,
     git: &Git,
@@ -92,8 +122,8 @@ pub fn detect(
             return use_api(&why);
         }
         let by_git = || -> Result<Changes> {
-            let base = git.resolve(base_sha, depth)?;
-            let head = git.resolve(head_sha, depth)?;
+            let base = resolve(git, base_sha, depth)?;
+            let head = resolve(git, head_sha, depth)?;
             let mb = git.merge_base_deepening(&base, &head, depth)?;
             Ok(Changes {
                 files: git.diff(&mb, &head)?,
@@ -143,23 +173,23 @@ pub fn detect(
             compared: why.clone(),
         },
         Plan::LastCommit { head } => {
-            let h = git.resolve(head, depth)?;
+            let h = resolve(git, head, depth)?;
             Changes {
                 files: git.commit_changes(&h, depth)?,
                 compared: format!("last commit `{}`", short(&h)),
             }
         }
         Plan::Between { base, head } => {
-            let b = git.resolve(base, depth)?;
-            let h = git.resolve(head, depth)?;
+            let b = resolve(git, base, depth)?;
+            let h = resolve(git, head, depth)?;
             Changes {
                 files: git.diff(&b, &h)?,
                 compared: format!("`{}..{}`", short(&b), short(&h)),
             }
         }
         Plan::SinceMergeBase { base, head } => {
-            let b = git.resolve(base, depth)?;
-            let h = git.resolve(head, depth)?;
+            let b = resolve(git, base, depth)?;
+            let h = resolve(git, head, depth)?;
             let mb = git.merge_base_deepening(&b, &h, depth)?;
             Changes {
                 files: git.diff(&mb, &h)?,
@@ -176,8 +206,8 @@ pub fn detect(
             default_branch,
             forced,
         } => {
-            let a = git.resolve(after, depth)?;
-            match git.resolve(before, depth) {
+            let a = resolve(git, after, depth)?;
+            match resolve(git, before, depth) {
                 // GitHub says the push was not forced: the two trees suffice.
                 Ok(b) if *forced == Some(false) => Changes {
                     files: git.diff(&b, &a)?,

@@ -434,7 +434,7 @@ pub fn mode_from_inputs(quantifier: &str, ordered: bool) -> Result<Mode> {
         "every" => Mode::Every,
         other => {
             return Err(anyhow!(
-                "input `predicate-quantifier` must be `some` or `every`, got {other:?}"
+                "input `predicate-quantifier`: must be `some` or `every`, got {other:?}"
             ));
         }
     };

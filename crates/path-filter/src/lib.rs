@@ -75,7 +75,7 @@ pub mod report;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
-use bitvault_runner::{ActionSpec, InputSpec, OutputSpec, Step, command};
+use bitvault_runner::{ActionSpec, InputSpec, Inputs, OutputSpec, Step, command};
 
 use changes::{ApiAccess, ChangesFrom};
 use filter::FilterSet;
@@ -113,27 +113,32 @@ pub static SPEC: ActionSpec = ActionSpec {
             "list-files",
             "List the matching files in `<filter>_files`: `none`, `csv`, `json`, `shell` (quoted for a shell) or `escape` (backslash-escaped for a shell).",
             "none",
-        ),
+        )
+        .one_of(ListFormat::NAMES),
         InputSpec::with_default(
             "initial-fetch-depth",
             "Commits fetched first when a shallow clone lacks the history needed; doubled on each further fetch until the merge-base is found.",
             "100",
-        ),
+        )
+        .integer(),
         InputSpec::with_default(
             "predicate-quantifier",
             "`some`: a file matches a filter when any pattern matches. `every`: when all patterns match (use this for `!` exclusions, or `ordered`).",
             "some",
-        ),
+        )
+        .one_of(&["some", "every"]),
         InputSpec::with_default(
             "ordered",
             "`true`: a filter's patterns apply in order, like .gitignore and `on.push.paths`: a later `!pattern` removes files earlier patterns matched, a later pattern adds them back.",
             "false",
-        ),
+        )
+        .boolean(),
         InputSpec::with_default(
             "changes-from",
             "Where a pull request's changed files come from: `auto` (git when the repository is checked out, else the REST API), `git` or `api` (at most 3000 files).",
             "auto",
-        ),
+        )
+        .one_of(&["auto", "git", "api"]),
     ],
     outputs: &[
         OutputSpec::new(
@@ -161,13 +166,59 @@ fn is_path_input(text: &str) -> bool {
     !(text.contains('\n') || text.contains(':'))
 }
 
-fn working_dir(step: &Step) -> PathBuf {
+/// The inputs of one run, read and checked in one place
+/// ([`Request::from_inputs`]); defaults come from [`SPEC`].
+pub struct Request {
+    /// `working-directory`, relative to the workspace.
+    pub working_directory: Option<String>,
+    /// `filters`: YAML, or the path of a YAML file.
+    pub filters: String,
+    pub format: ListFormat,
+    pub mode: filter::Mode,
+    /// `initial-fetch-depth`, at least 1.
+    pub depth: u64,
+    pub changes_from: ChangesFrom,
+    pub base: Option<String>,
+    /// `ref`.
+    pub head: Option<String>,
+    /// A secret: never printed (this type has no `Debug`).
+    pub token: Option<String>,
+}
+
+impl Request {
+    pub fn from_inputs(inputs: &Inputs) -> Result<Self> {
+        let text =
+            |name: &str| -> Result<Option<String>> { Ok(inputs.text(name)?.map(str::to_string)) };
+        let format = ListFormat::parse(inputs.required_choice("list-files")?)
+            .context("input `list-files`: not a list format")?;
+        let mode = filter::mode_from_inputs(
+            inputs.required_choice("predicate-quantifier")?,
+            inputs.boolean("ordered")?,
+        )?;
+        let changes_from = ChangesFrom::parse(inputs.required_choice("changes-from")?)
+            .context("input `changes-from`: not a source of changes")?;
+        Ok(Self {
+            working_directory: text("working-directory")?,
+            filters: inputs.required("filters")?.to_string(),
+            format,
+            mode,
+            // dorny falls back to 10 on a value that is not a number; we say so.
+            depth: inputs.required_integer("initial-fetch-depth")?.max(1),
+            changes_from,
+            base: text("base")?,
+            head: text("ref")?,
+            token: text("token")?,
+        })
+    }
+}
+
+fn working_dir(step: &Step, req: &Request) -> PathBuf {
     let workspace = step
         .env
         .path("GITHUB_WORKSPACE")
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_else(|| PathBuf::from("."));
-    match step.inputs.get("working-directory") {
+    match &req.working_directory {
         Some(wd) => workspace.join(wd),
         None => workspace,
     }
@@ -194,38 +245,11 @@ fn read_filters(dir: &Path, input: &str) -> Result<String> {
 /// Runs the action: reads inputs, finds the changed files, matches the
 /// filters, sets outputs and the step summary.
 pub fn run(step: &mut Step) -> Result<()> {
-    let dir = working_dir(step);
-    let format = {
-        let v = step.inputs.get("list-files").unwrap_or("none");
-        ListFormat::parse(v).with_context(|| {
-            format!(
-                "input `list-files` must be one of {}, got {v:?}",
-                ListFormat::NAMES.join(", ")
-            )
-        })?
-    };
-    let quantifier = step
-        .inputs
-        .get("predicate-quantifier")
-        .unwrap_or("some")
-        .to_string();
-    let ordered = step.inputs.bool("ordered")?;
-    let mode = filter::mode_from_inputs(&quantifier, ordered)?;
-    // dorny falls back to 10 on a value that is not a number; we say so.
-    let depth = step
-        .inputs
-        .u64_opt("initial-fetch-depth")?
-        .unwrap_or(100)
-        .max(1);
-    let from = {
-        let v = step.inputs.get("changes-from").unwrap_or("auto");
-        ChangesFrom::parse(v).with_context(|| {
-            format!("input `changes-from` must be `auto`, `git` or `api`, got {v:?}")
-        })?
-    };
-
-    let yaml = read_filters(&dir, step.inputs.required("filters")?)?;
-    let (filters, warnings) = FilterSet::parse(&yaml, mode)?;
+    let req = Request::from_inputs(&step.inputs)?;
+    let dir = working_dir(step, &req);
+    let format = req.format;
+    let yaml = read_filters(&dir, &req.filters)?;
+    let (filters, warnings) = FilterSet::parse(&yaml, req.mode)?;
     for w in &warnings {
         command::warning(w);
     }
@@ -235,8 +259,8 @@ pub fn run(step: &mut Step) -> Result<()> {
     let cx = plan::Context {
         event: &event,
         payload: payload.as_ref(),
-        base: step.inputs.get("base"),
-        head: step.inputs.get("ref"),
+        base: req.base.as_deref(),
+        head: req.head.as_deref(),
         github_ref: step.env.non_empty("GITHUB_REF"),
         github_sha: step.env.non_empty("GITHUB_SHA"),
     };
@@ -258,10 +282,10 @@ pub fn run(step: &mut Step) -> Result<()> {
     let api = ApiAccess {
         url: step.env.api_url(),
         repo: repo.as_deref(),
-        token: step.inputs.get("token"),
+        token: req.token.as_deref(),
     };
     let git = Git::new(&dir);
-    let found = changes::detect(&the_plan, &git, from, &api, depth)?;
+    let found = changes::detect(&the_plan, &git, req.changes_from, &api, req.depth)?;
     command::info(&format!(
         "Detected {} changed files ({})",
         found.files.len(),
@@ -288,4 +312,38 @@ pub fn run(step: &mut Step) -> Result<()> {
     }
     step.summary(&report::summary(&filters, &matched, &found));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every input `from_inputs` reads is declared in [`SPEC`], with the
+    /// accessor of its kind (a misspelt name would fail here).
+    #[test]
+    fn from_inputs_reads_only_declared_inputs() {
+        let req = bitvault_runner::testing::check_reads(&SPEC, Request::from_inputs).unwrap();
+        // The defaults come from the SPEC alone.
+        assert_eq!(req.format, ListFormat::None);
+        assert_eq!(req.mode, filter::Mode::Some);
+        assert_eq!(req.depth, 100);
+        assert_eq!(req.changes_from, ChangesFrom::Auto);
+        let req = bitvault_runner::testing::check_reads_with(
+            &SPEC,
+            &[
+                ("list-files", "JSON"),
+                ("ordered", "true"),
+                ("initial-fetch-depth", "0"),
+                ("changes-from", "api"),
+                ("ref", ""),
+            ],
+            Request::from_inputs,
+        )
+        .unwrap();
+        assert_eq!(req.format, ListFormat::Json);
+        assert_eq!(req.mode, filter::Mode::Ordered);
+        assert_eq!(req.depth, 1);
+        assert_eq!(req.changes_from, ChangesFrom::Api);
+        assert_eq!(req.head, None);
+    }
 }

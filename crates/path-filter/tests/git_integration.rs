@@ -95,7 +95,7 @@ fn run_action(
     for (k, v) in inputs {
         flags.insert(k.to_string(), v.to_string());
     }
-    let mut step = Step::new(&SPEC, &flags, Env::from_pairs(env)).unwrap();
+    let mut step = Step::new(&SPEC, &flags, Env::from_pairs(env))?;
     run(&mut step)?;
     let outputs: BTreeMap<String, String> = step.outputs().iter().cloned().collect();
     let files_json = outputs
@@ -298,6 +298,54 @@ fn last_commit_on_other_events_and_clear_errors() {
         .err()
         .unwrap();
     assert!(format!("{err:#}").contains("list-files"), "{err:#}");
+}
+
+/// `ref: HEAD` (and any revision git resolves) is the checked-out commit,
+/// not `origin/HEAD` (the remote's default branch) and not a branch named
+/// `HEAD` to fetch.
+#[test]
+fn ref_head_and_revision_expressions_resolve_as_git_does() {
+    let origin = tempfile::tempdir().unwrap();
+    let o = origin.path();
+    init(o);
+    let c1 = commit(o, &[("src/a.rs", "1")], "c1");
+    commit(o, &[("docs/main.md", "m")], "main moves on");
+    git(o, &["checkout", "-q", "-b", "feat", &c1]);
+    commit(o, &[("src/one.rs", "1")], "feat 1");
+    commit(o, &[("src/two.rs", "2")], "feat 2");
+    git(o, &["checkout", "-q", "main"]);
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("clone");
+    git(
+        t.path(),
+        &["clone", "-q", &format!("file://{}", o.display()), "clone"],
+    );
+    git(&d, &["checkout", "-q", "feat"]);
+    // The clone's origin/HEAD is main: `HEAD` must not be read as it.
+    assert!(!git(&d, &["rev-parse", "--verify", "refs/remotes/origin/HEAD"]).is_empty());
+
+    let run = |r: &str| {
+        run_action(
+            &d,
+            "workflow_dispatch",
+            json!({}),
+            &[("ref", r), ("base", "main"), ("list-files", "json")],
+            None,
+        )
+    };
+    let r = run("HEAD").unwrap();
+    assert_eq!(out(&r, "src_files"), r#"["src/one.rs","src/two.rs"]"#);
+    assert_eq!(out(&r, "docs"), "false", "main's changes are not HEAD's");
+    let r = run("HEAD~1").unwrap();
+    assert_eq!(out(&r, "src_files"), r#"["src/one.rs"]"#);
+    let short = git(&d, &["rev-parse", "--short", "HEAD~1"]);
+    let r = run(&short).unwrap();
+    assert_eq!(out(&r, "src_files"), r#"["src/one.rs"]"#);
+    let err = run("HEAD~9").err().unwrap();
+    assert!(
+        format!("{err:#}").contains("`HEAD~9` does not name a commit"),
+        "{err:#}"
+    );
 }
 
 fn clone_shallow(origin: &Path, branch: &str) -> (tempfile::TempDir, PathBuf) {
