@@ -1,6 +1,7 @@
 //! End-to-end tests: the `bitvault` binary and each `action.yml`, run the
 //! way the runner runs them, against real git and a real registry.
 
+mod act;
 mod actions_yml;
 mod build_matrix;
 mod composite;
