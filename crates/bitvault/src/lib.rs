@@ -15,10 +15,6 @@ use bitvault_runner::{ActionSpec, Step};
 pub struct Action {
     pub spec: &'static ActionSpec,
     pub run: fn(&mut Step) -> anyhow::Result<()>,
-    /// The directory under `crates/` holding the action. The same as the
-    /// action's name, except `verify`, which lives with `sign-keyless`
-    /// because it checks what sign-keyless writes.
-    pub crate_dir: &'static str,
 }
 
 /// Every action, in the order of the supply chain. Adding an action means
@@ -28,27 +24,22 @@ pub fn actions() -> Vec<Action> {
         Action {
             spec: &bitvault_path_filter::SPEC,
             run: bitvault_path_filter::run,
-            crate_dir: "path-filter",
         },
         Action {
             spec: &bitvault_build_matrix::SPEC,
             run: bitvault_build_matrix::run,
-            crate_dir: "build-matrix",
         },
         Action {
-            spec: &bitvault_sign_keyless::SIGN_SPEC,
-            run: bitvault_sign_keyless::run_sign,
-            crate_dir: "sign-keyless",
+            spec: &bitvault_sign_keyless::SPEC,
+            run: bitvault_sign_keyless::run,
         },
         Action {
-            spec: &bitvault_sign_keyless::VERIFY_SPEC,
-            run: bitvault_sign_keyless::run_verify,
-            crate_dir: "sign-keyless",
+            spec: &bitvault_verify::SPEC,
+            run: bitvault_verify::run,
         },
         Action {
             spec: &bitvault_gitops_bump::SPEC,
             run: bitvault_gitops_bump::run,
-            crate_dir: "gitops-bump",
         },
     ]
 }

@@ -52,9 +52,8 @@ fn every_action_directory_has_a_subcommand() {
             .find(|a| a.spec.name == name)
             .unwrap_or_else(|| panic!("actions/{name} has no `bitvault {name}` subcommand"));
         assert!(
-            root().join("crates").join(action.crate_dir).is_dir(),
-            "actions/{name} has no crates/{}",
-            action.crate_dir
+            root().join("crates").join(action.spec.name).is_dir(),
+            "actions/{name} has no crates/{name}"
         );
     }
     for a in &actions {

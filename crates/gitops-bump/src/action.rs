@@ -102,21 +102,44 @@ pub static SPEC: ActionSpec = ActionSpec {
         InputSpec::optional(
             "image-repository",
             "Signature gate: the registry repository of each image (e.g. `ghcr.io/bitvault/bitvaultd`), one per line paired with `image`.",
+        )
+        .list(),
+        InputSpec::with_default(
+            "require",
+            "Signature gate: what must verify for each digest, as in `verify`: `signature`, `provenance`, or `signature,provenance`.",
+            "signature",
+        )
+        .list_or_commas(),
+        InputSpec::optional(
+            "certificate-identity",
+            "Signature gate: the exact signer identity, e.g. https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/heads/main.",
+        ),
+        InputSpec::optional(
+            "certificate-identity-regexp",
+            "Signature gate: a regular expression the signer identity must match (unanchored, as in cosign).",
+        ),
+        InputSpec::optional(
+            "certificate-oidc-issuer",
+            "Signature gate: the identity's OIDC issuer, e.g. https://token.actions.githubusercontent.com.",
+        ),
+        InputSpec::optional(
+            "source-repository",
+            "Signature gate: the repository the signer's workflow ran in (OWNER/REPO or its URL).",
+        ),
+        InputSpec::optional("source-ref", "Signature gate: the ref it ran on, e.g. refs/heads/main."),
+        InputSpec::optional(
+            "workflow",
+            "Signature gate: the workflow that signed, e.g. .github/workflows/release.yml.",
         ),
         InputSpec::optional(
             "trusted-root",
-            "Signature gate: a trusted root or ClientTrustConfig JSON file (default: public-good Sigstore, embedded).",
+            "Signature gate: a trusted_root.json or ClientTrustConfig file for a private Sigstore instance; the public-good root when not set.",
         ),
         InputSpec::optional(
             "insecure-registries",
             "Signature gate: registries (host:port) reached over plain HTTP besides loopback ones.",
-        ),
-        InputSpec::optional("certificate-identity", "Signature gate: the expected certificate identity."),
-        InputSpec::optional(
-            "certificate-identity-regexp",
-            "Signature gate: a regular expression for the certificate identity.",
-        ),
-        InputSpec::optional("certificate-oidc-issuer", "Signature gate: the expected OIDC issuer."),
+        )
+        .list_or_commas(),
     ],
     outputs: &[
         OutputSpec::new(
@@ -424,52 +447,56 @@ pub fn context(
     }
 }
 
-/// The signature gate's settings.
-#[derive(Debug, Clone, Default)]
-pub struct SignaturePolicy {
-    pub identity: Option<String>,
-    pub identity_regexp: Option<String>,
-    pub oidc_issuer: Option<String>,
-    pub trusted_root: Option<String>,
-    pub insecure_registries: Option<String>,
-}
-
-/// Checks that each image (`repository@sha256:...`) carries a valid keyless
-/// signature matching `policy`, with the verifier of `bitvault verify`:
-/// referrer bundles and legacy `.sig` signatures, checked against the
-/// trusted root and the identity policy. Returns a line for the PR body.
-pub fn verify_image_signatures(
-    env: &bitvault_runner::Env,
-    images: &[String],
-    policy: &SignaturePolicy,
-) -> Result<String> {
-    use std::collections::BTreeMap;
+/// The signature gate: verify each image (`repository@sha256:...`) in its
+/// registry with [`bitvault_sigstore::verify::image`], against the policy
+/// and requirements of the gate inputs (named as `verify`'s). Returns a line
+/// for the PR body.
+pub fn verify_signatures(inputs: &bitvault_runner::Inputs, images: &[String]) -> Result<String> {
+    use bitvault_sigstore::verify::{self, PolicyOptions, Requirements, TrustedRoot};
+    use bitvault_sigstore::{RegistryAccess, Subject};
+    let text = |n: &str| -> Result<Option<String>> { Ok(inputs.text(n)?.map(str::to_string)) };
+    let policy = PolicyOptions {
+        certificate_identity: text("certificate-identity")?,
+        certificate_identity_regexp: text("certificate-identity-regexp")?,
+        certificate_oidc_issuer: text("certificate-oidc-issuer")?,
+        source_repository: text("source-repository")?,
+        source_ref: text("source-ref")?,
+        workflow: text("workflow")?,
+    }
+    .policy()?;
+    let require = Requirements::parse(inputs.items("require")?)?;
+    let root = match text("trusted-root")? {
+        Some(path) => TrustedRoot::from_file(Path::new(&path))?,
+        None => TrustedRoot::production(),
+    };
+    let subjects = images
+        .iter()
+        .map(|i| Subject::parse(i, "image-repository"))
+        .collect::<Result<Vec<_>>>()?;
+    let registry = RegistryAccess {
+        insecure_registries: inputs.items("insecure-registries")?,
+        ..RegistryAccess::default()
+    };
+    let client = registry.client(&subjects)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let verified = require
+        .iter()
+        .map(|r| r.name())
+        .collect::<Vec<_>>()
+        .join(" and ");
     let mut lines = Vec::new();
-    for image in images {
-        let mut flags = BTreeMap::new();
-        flags.insert("image".to_string(), image.clone());
-        flags.insert("require".to_string(), "signature".to_string());
-        let mut put = |k: &str, v: &Option<String>| {
-            if let Some(v) = v {
-                flags.insert(k.to_string(), v.clone());
-            }
-        };
-        put("certificate-identity", &policy.identity);
-        put("certificate-identity-regexp", &policy.identity_regexp);
-        put("certificate-oidc-issuer", &policy.oidc_issuer);
-        put("trusted-root", &policy.trusted_root);
-        put("insecure-registries", &policy.insecure_registries);
-        let mut verify = Step::new(&bitvault_sign_keyless::VERIFY_SPEC, &flags, env.clone())?;
-        bitvault_sign_keyless::run_verify(&mut verify)
-            .with_context(|| format!("the signature gate refused {image}"))?;
-        let identity = verify
-            .outputs()
-            .iter()
-            .find(|(k, _)| k == "identity")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
+    for s in &subjects {
+        let v = rt
+            .block_on(verify::image(&client, &root, s, &policy, &require))
+            .with_context(|| format!("the signature gate refused {s}"))?;
+        for r in &v.refused {
+            command::warning(&format!("{s}: ignored {r}"));
+        }
         lines.push(format!(
-            "`{image}`: signature verified, signed by `{identity}`"
+            "`{s}`: {verified} verified, signed by `{}`",
+            v.identity().unwrap_or_default()
         ));
     }
     Ok(lines.join("; "))
@@ -484,7 +511,7 @@ pub fn run(step: &mut Step) -> Result<()> {
                 "`require-signature` applies to `mode: bump`, where the digest is given; a promotion or rollback moves a digest that was gated when it was bumped"
             );
         };
-        let repos = step.inputs.list("image-repository", false);
+        let repos = step.inputs.items("image-repository")?;
         if repos.len() != items.len() {
             bail!(
                 "`require-signature: true` needs `image-repository`: the registry repository of each image ({} given for {} images), so the digest can be verified where it is stored",
@@ -492,8 +519,8 @@ pub fn run(step: &mut Step) -> Result<()> {
                 items.len()
             );
         }
-        if step.inputs.get("certificate-identity").is_none()
-            && step.inputs.get("certificate-identity-regexp").is_none()
+        if step.inputs.text("certificate-identity")?.is_none()
+            && step.inputs.text("certificate-identity-regexp")?.is_none()
         {
             bail!(
                 "`require-signature: true` needs `certificate-identity` or `certificate-identity-regexp`, and `certificate-oidc-issuer`: whose signature to accept"
@@ -504,20 +531,7 @@ pub fn run(step: &mut Step) -> Result<()> {
             .zip(items)
             .map(|(repo, (_, _, digest))| format!("{repo}@{digest}"))
             .collect();
-        let policy = SignaturePolicy {
-            identity: step.inputs.get("certificate-identity").map(str::to_string),
-            identity_regexp: step
-                .inputs
-                .get("certificate-identity-regexp")
-                .map(str::to_string),
-            oidc_issuer: step
-                .inputs
-                .get("certificate-oidc-issuer")
-                .map(str::to_string),
-            trusted_root: step.inputs.get("trusted-root").map(str::to_string),
-            insecure_registries: step.inputs.get("insecure-registries").map(str::to_string),
-        };
-        verify_image_signatures(&step.env, &refs, &policy)?
+        verify_signatures(&step.inputs, &refs)?
     } else {
         "not checked (`require-signature: false`)".to_string()
     };

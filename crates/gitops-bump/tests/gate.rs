@@ -71,7 +71,7 @@ fn fixture() -> Fixture {
     let signed = make_image(&reg, "demo/app", "signed", "amd64");
     let unsigned = make_image(&reg, "demo/app", "unsigned", "arm64");
     let mut sign = Step::new(
-        &bitvault_sign_keyless::SIGN_SPEC,
+        &bitvault_sign_keyless::SPEC,
         &flags(&[
             ("images", &format!("{repo}@{signed}")),
             ("trust-config", &trust),
@@ -80,7 +80,7 @@ fn fixture() -> Fixture {
         env(&stack, tmp.path()),
     )
     .unwrap();
-    bitvault_sign_keyless::run_sign(&mut sign).unwrap();
+    bitvault_sign_keyless::run(&mut sign).unwrap();
     Fixture {
         stack,
         _reg: reg,

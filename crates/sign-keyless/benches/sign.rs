@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bitvault_registry::{Client, ClientOptions, Reference};
 use bitvault_runner::{Env, Step};
-use bitvault_sign_keyless::{SIGN_SPEC, run_sign};
+use bitvault_sign_keyless::{SPEC as SIGN_SPEC, run as run_sign};
 use bitvault_sigstore_local::{LocalSigstore, Options};
 use bitvault_testkit::Registry;
 use serde_json::json;

@@ -8,9 +8,10 @@ use std::process::Command;
 
 use bitvault_registry::{Client, ClientOptions, Digest, Reference};
 use bitvault_runner::{Env, Step};
-use bitvault_sign_keyless::{SIGN_SPEC, VERIFY_SPEC, run_sign, run_verify};
+use bitvault_sign_keyless::{SPEC as SIGN_SPEC, run as run_sign};
 use bitvault_sigstore_local::{GithubClaims, LocalSigstore};
 use bitvault_testkit::{Registry, make_image};
+use bitvault_verify::{SPEC as VERIFY_SPEC, run as run_verify};
 use serde_json::{Value, json};
 
 struct Setup {

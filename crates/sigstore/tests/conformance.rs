@@ -10,8 +10,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use bitvault_sign_keyless::verify::{
-    Artifact, Signer, TrustedRoot, VerifiedBundle, VerifyError, VerifyPolicy, verify_artifact,
+use bitvault_sigstore::verify::{
+    Artifact, Policy, Signer, TrustedRoot, VerifiedBundle, VerifyError, verify_artifact,
     verify_with_key,
 };
 
@@ -182,7 +182,7 @@ fn verify_case(case: &Case, identity: &str, issuer: &str) -> Result<VerifiedBund
         None => verify_artifact(
             &case.bundle,
             artifact,
-            &VerifyPolicy::new(identity, issuer),
+            &Policy::new(identity, issuer),
             &root,
         ),
     }

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use bitvault_sign_keyless::sign::{KeylessSigner, Services, ToSign, github_identity_token};
-use bitvault_sign_keyless::verify::{
-    Artifact, ClientTrustConfig, VerifyError, VerifyPolicy, verify_artifact,
+use bitvault_sigstore::sign::{KeylessSigner, Services, ToSign, github_identity_token};
+use bitvault_sigstore::verify::{
+    Artifact, ClientTrustConfig, Policy, VerifyError, verify_artifact,
 };
 use bitvault_sigstore_local::{GithubClaims, LocalSigstore, SIGSTORE_AUDIENCE};
 use sha2::Digest as _;
@@ -29,8 +29,8 @@ fn digest(seed: &str) -> String {
     hex::encode(sha2::Sha256::digest(seed.as_bytes()))
 }
 
-fn policy(stack: &LocalSigstore) -> VerifyPolicy {
-    VerifyPolicy::new(GithubClaims::default().identity(), stack.issuer_url())
+fn policy(stack: &LocalSigstore) -> Policy {
+    Policy::new(GithubClaims::default().identity(), stack.issuer_url())
 }
 
 async fn signer(s: &Setup) -> KeylessSigner {
@@ -109,7 +109,7 @@ async fn one_certificate_signs_every_digest_and_our_verifier_accepts_them() {
     }
 
     let mut wrong = policy(&s.stack);
-    wrong.identity = bitvault_sign_keyless::verify::IdentityMatch::Exact(
+    wrong.identity = bitvault_sigstore::verify::IdentityMatch::Exact(
         "https://github.com/evil/app/.github/workflows/release.yml@refs/heads/main".into(),
     );
     let refused = verify_artifact(

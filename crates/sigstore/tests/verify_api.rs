@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use bitvault_sign_keyless::verify::{
-    Artifact, CertificateIdentity, IdentityMatch, Signer, TrustedRoot, VerifyArgs, VerifyError,
-    VerifyPolicy, verify_artifact, verify_file_cli, verify_with_key,
+use bitvault_sigstore::verify::{
+    Artifact, CertificateIdentity, IdentityMatch, Policy, Signer, TrustedRoot, VerifyArgs,
+    VerifyError, verify_artifact, verify_file_cli, verify_with_key,
 };
 use sha2::Digest as _;
 
@@ -40,9 +40,7 @@ fn a_txt() -> Vec<u8> {
     std::fs::read(vectors().join("a.txt")).unwrap()
 }
 
-fn verify_v03(
-    policy: &VerifyPolicy,
-) -> Result<bitvault_sign_keyless::verify::VerifiedBundle, VerifyError> {
+fn verify_v03(policy: &Policy) -> Result<bitvault_sigstore::verify::VerifiedBundle, VerifyError> {
     verify_artifact(
         &bundle("happy-path-v0.3"),
         Artifact::Bytes(&a_txt()),
@@ -54,7 +52,7 @@ fn verify_v03(
 #[test]
 fn bytes_digest_and_file_give_the_same_answer() {
     let root = TrustedRoot::production();
-    let policy = VerifyPolicy::new(BEACON, GITHUB);
+    let policy = Policy::new(BEACON, GITHUB);
     let bundle = bundle("happy-path-v0.3");
     let sha = hex::encode(sha2::Sha256::digest(a_txt()));
     let from_bytes = verify_artifact(&bundle, Artifact::Bytes(&a_txt()), &policy, &root).unwrap();
@@ -87,7 +85,7 @@ fn bytes_digest_and_file_give_the_same_answer() {
 
 #[test]
 fn reports_signer_claims_log_entry_and_time() {
-    let verified = verify_v03(&VerifyPolicy::new(BEACON, GITHUB)).unwrap();
+    let verified = verify_v03(&Policy::new(BEACON, GITHUB)).unwrap();
     let Signer::Certificate(signer) = &verified.signer else {
         panic!("expected a certificate signer, got {:?}", verified.signer);
     };
@@ -122,12 +120,12 @@ fn reports_signer_claims_log_entry_and_time() {
 #[test]
 fn identity_and_issuer_mismatches_say_what_was_found() {
     let other = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
-    let err = verify_v03(&VerifyPolicy::new(other, GITHUB)).unwrap_err();
+    let err = verify_v03(&Policy::new(other, GITHUB)).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("certificate identity {BEACON} does not match expected {other}")
     );
-    let err = verify_v03(&VerifyPolicy::new(BEACON, "https://accounts.google.com")).unwrap_err();
+    let err = verify_v03(&Policy::new(BEACON, "https://accounts.google.com")).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -135,7 +133,7 @@ fn identity_and_issuer_mismatches_say_what_was_found() {
         )
     );
 
-    let mut policy = VerifyPolicy::new("", GITHUB);
+    let mut policy = Policy::new("", GITHUB);
     policy.identity = IdentityMatch::Regex(
         regex::Regex::new("^https://github.com/sigstore-conformance/.*@refs/heads/main$").unwrap(),
     );
@@ -151,7 +149,7 @@ fn identity_and_issuer_mismatches_say_what_was_found() {
 
 #[test]
 fn ci_claims_are_checked_against_fulcio_extensions() {
-    let mut policy = VerifyPolicy::new(BEACON, GITHUB);
+    let mut policy = Policy::new(BEACON, GITHUB);
     policy.source_repository =
         Some("sigstore-conformance/extremely-dangerous-public-oidc-beacon".into());
     policy.source_ref = Some("refs/heads/main".into());
@@ -187,7 +185,7 @@ fn dsse_bundle_reports_its_in_toto_statement() {
     let verified = verify_artifact(
         &bundle("happy-path-intoto-in-dsse-v3"),
         Artifact::Bytes(&artifact),
-        &VerifyPolicy::new(BEACON, GITHUB),
+        &Policy::new(BEACON, GITHUB),
         &TrustedRoot::production(),
     )
     .unwrap();

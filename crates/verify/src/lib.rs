@@ -1,20 +1,25 @@
 //! `bitvault verify`: check an image digest's signatures and provenance in
 //! its registry (referrer bundles and cosign's legacy `.sig` tag), or one
 //! file's bundle, against a trusted root and an identity policy.
+//!
+//! A thin action over [`bitvault_sigstore::verify`]: the inputs are parsed
+//! once into a typed [`Request`] (pure), verified ([`verify`]: the registry
+//! reads and the checks, through [`bitvault_sigstore::verify::image`]), and
+//! reported ([`image_json`], [`image_markdown`], [`file_json`],
+//! [`file_markdown`]: pure renderings of the result).
 
-use anyhow::{Context as _, Result, bail};
-use bitvault_runner::{ActionSpec, InputSpec, OutputSpec, Step};
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use bitvault_runner::{ActionSpec, InputSpec, Inputs, OutputSpec, Step, command};
+use bitvault_sigstore::verify::{
+    self, Found, Policy, Requirements, Signer, TrustedRoot, Verification, VerifiedBundle,
+    VerifyArgs, verify_file_cli,
+};
+use bitvault_sigstore::{RegistryAccess, Subject};
 use serde_json::{Value, json};
 
-use crate::action::{parse_digest_reference, registry_client};
-use crate::oci;
-use crate::sign::{COSIGN_SIGN_PREDICATE_TYPE, SLSA_PROVENANCE_PREDICATE_TYPE};
-use crate::verify::{
-    Artifact, Signer, TrustedRoot, VerifiedBundle, VerifyArgs, keyless_policy, verify_artifact,
-    verify_file_cli,
-};
-
-pub static VERIFY_SPEC: ActionSpec = ActionSpec {
+pub static SPEC: ActionSpec = ActionSpec {
     name: "verify",
     description: "Verify Sigstore signatures and SLSA provenance of an image digest in its registry (OCI referrers and cosign's .sig tag), or a file's bundle, against a trusted root and the signer identity you expect.",
     inputs: &[
@@ -26,7 +31,8 @@ pub static VERIFY_SPEC: ActionSpec = ActionSpec {
             "require",
             "image: what must verify: `signature`, `provenance`, or `signature,provenance`.",
             "signature",
-        ),
+        )
+        .list_or_commas(),
         InputSpec::optional(
             "bundle",
             "file: the Sigstore bundle (.sigstore.json) to verify instead of an image.",
@@ -71,8 +77,9 @@ pub static VERIFY_SPEC: ActionSpec = ActionSpec {
         InputSpec::optional("password", "Registry password or token.").secret(),
         InputSpec::optional(
             "insecure-registries",
-            "Registries (host:port) reached over plain HTTP besides loopback ones, one per line.",
-        ),
+            "Registries (host:port) reached over plain HTTP besides loopback ones.",
+        )
+        .list_or_commas(),
     ],
     outputs: &[
         OutputSpec::new(
@@ -85,19 +92,147 @@ pub static VERIFY_SPEC: ActionSpec = ActionSpec {
     permissions: &["packages: read (for private ghcr.io images)"],
 };
 
-fn args(step: &Step) -> VerifyArgs {
-    let get = |n: &str| step.inputs.get(n).map(str::to_string);
-    VerifyArgs {
-        bundle: get("bundle").unwrap_or_default().into(),
-        artifact: get("artifact").unwrap_or_default(),
-        certificate_identity: get("certificate-identity"),
-        certificate_identity_regexp: get("certificate-identity-regexp"),
-        certificate_oidc_issuer: get("certificate-oidc-issuer"),
-        source_repository: get("source-repository"),
-        source_ref: get("source-ref"),
-        workflow: get("workflow"),
-        trusted_root: get("trusted-root").map(Into::into),
-        key: get("key").map(Into::into),
+/// What to verify, parsed from the inputs.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// An image digest in its registry.
+    Image(ImageRequest),
+    /// A file's (or a digest's) bundle.
+    File(VerifyArgs),
+}
+
+/// An image to verify.
+#[derive(Debug, Clone)]
+pub struct ImageRequest {
+    /// The image, by digest.
+    pub subject: Subject,
+    /// What must verify.
+    pub require: Requirements,
+    /// Who must have signed.
+    pub policy: Policy,
+    /// A custom trusted root or ClientTrustConfig; the public-good root when
+    /// `None`.
+    pub trusted_root: Option<PathBuf>,
+    /// How to reach the registry.
+    pub registry: RegistryAccess,
+}
+
+impl Request {
+    /// Parse the inputs (no I/O).
+    pub fn from_inputs(inputs: &Inputs) -> Result<Self> {
+        let text = |n: &str| -> Result<Option<String>> { Ok(inputs.text(n)?.map(str::to_string)) };
+        let args = VerifyArgs {
+            bundle: text("bundle")?.unwrap_or_default().into(),
+            artifact: text("artifact")?.unwrap_or_default(),
+            certificate_identity: text("certificate-identity")?,
+            certificate_identity_regexp: text("certificate-identity-regexp")?,
+            certificate_oidc_issuer: text("certificate-oidc-issuer")?,
+            source_repository: text("source-repository")?,
+            source_ref: text("source-ref")?,
+            workflow: text("workflow")?,
+            trusted_root: text("trusted-root")?.map(Into::into),
+            key: text("key")?.map(Into::into),
+        };
+        let image = text("image")?;
+        let bundle = text("bundle")?;
+        match (image, bundle) {
+            (Some(_), Some(_)) => bail!(
+                "give either `image` (verify an image in its registry) or `bundle` and `artifact` (verify a file), not both"
+            ),
+            (None, None) => bail!(
+                "nothing to verify: give `image` (repository@sha256:<hex>), or `bundle` and `artifact`"
+            ),
+            (None, Some(_)) => {
+                if args.artifact.is_empty() {
+                    bail!("`bundle` needs `artifact`: the signed file, or sha256:<hex>");
+                }
+                Ok(Self::File(args))
+            }
+            (Some(image), None) => {
+                let subject = Subject::parse(&image, "image")?;
+                let require = Requirements::parse(inputs.items("require")?)?;
+                let policy = verify::keyless_policy(&args)?;
+                Ok(Self::Image(ImageRequest {
+                    subject,
+                    require,
+                    policy,
+                    trusted_root: args.trusted_root,
+                    registry: RegistryAccess {
+                        username: text("username")?,
+                        password: text("password")?,
+                        insecure_registries: inputs.items("insecure-registries")?,
+                    },
+                }))
+            }
+        }
+    }
+}
+
+/// What was verified.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// An image and what its signatures prove.
+    Image(Verification),
+    /// A file and what its bundle proves.
+    File {
+        /// The `artifact` input, as given.
+        artifact: String,
+        /// What was proven.
+        verified: VerifiedBundle,
+    },
+}
+
+/// Verify what `req` asks for: the registry reads and the checks.
+pub fn verify(req: &Request) -> Result<Outcome> {
+    match req {
+        Request::File(args) => Ok(Outcome::File {
+            artifact: args.artifact.clone(),
+            verified: verify_file_cli(args)?,
+        }),
+        Request::Image(r) => {
+            let root = match &r.trusted_root {
+                Some(path) => TrustedRoot::from_file(path)?,
+                None => TrustedRoot::production(),
+            };
+            let client = r.registry.client(std::slice::from_ref(&r.subject))?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let v = rt.block_on(verify::image(
+                &client, &root, &r.subject, &r.policy, &r.require,
+            ))?;
+            Ok(Outcome::Image(v))
+        }
+    }
+}
+
+/// The action's entry point.
+pub fn run(step: &mut Step) -> Result<()> {
+    let req = Request::from_inputs(&step.inputs)?;
+    let outcome = verify(&req)?;
+    report(step, &outcome);
+    Ok(())
+}
+
+/// Set the outputs and the step summary, and warn about each stored
+/// signature that did not verify.
+pub fn report(step: &mut Step, outcome: &Outcome) {
+    match outcome {
+        Outcome::File { artifact, verified } => {
+            step.set_output("verified", file_json(artifact, verified).to_string());
+            if let Signer::Certificate(c) = &verified.signer {
+                step.set_output("identity", c.identity.clone());
+            }
+            step.summary(&file_markdown(verified));
+        }
+        Outcome::Image(v) => {
+            for r in &v.refused {
+                command::warning(&format!("{}: ignored {r}", v.subject.image()));
+            }
+            step.set_output("verified", image_json(v).to_string());
+            step.set_output("identity", v.identity().unwrap_or_default());
+            step.summary(&image_markdown(v));
+        }
     }
 }
 
@@ -108,215 +243,50 @@ fn signer_json(v: &VerifiedBundle) -> Value {
     }
 }
 
-pub fn run_verify(step: &mut Step) -> Result<()> {
-    let args = args(step);
-    match (step.inputs.get("image"), step.inputs.get("bundle")) {
-        (Some(_), Some(_)) => bail!(
-            "give either `image` (verify an image in its registry) or `bundle` and `artifact` (verify a file), not both"
-        ),
-        (None, None) => bail!(
-            "nothing to verify: give `image` (repository@sha256:<hex>), or `bundle` and `artifact`"
-        ),
-        (None, Some(_)) => {
-            if args.artifact.is_empty() {
-                bail!("`bundle` needs `artifact`: the signed file, or sha256:<hex>");
-            }
-            let v = verify_file_cli(&args)?;
-            step.set_output(
-                "verified",
-                json!({
-                    "artifact": args.artifact,
-                    "sha256": v.artifact_sha256,
-                    "log-index": v.log_index,
-                    "predicate-type": v.statement.as_ref().map(|s| s.predicate_type.clone()),
-                    "signer": signer_json(&v),
-                })
-                .to_string(),
-            );
-            if let Signer::Certificate(c) = &v.signer {
-                step.set_output("identity", c.identity.clone());
-            }
-            step.summary(&format!("### verify\n\n{}\n", v.summary()));
-            Ok(())
-        }
-        (Some(image), None) => {
-            let image = image.to_string();
-            verify_image(step, &image, &args)
-        }
-    }
+/// The `verified` output of a file.
+pub fn file_json(artifact: &str, v: &VerifiedBundle) -> Value {
+    json!({
+        "artifact": artifact,
+        "sha256": v.artifact_sha256,
+        "log-index": v.log_index,
+        "predicate-type": v.statement.as_ref().map(|s| s.predicate_type.clone()),
+        "signer": signer_json(v),
+    })
 }
 
-#[derive(Debug)]
-struct Found {
-    kind: &'static str,
-    predicate_type: String,
-    verified: VerifiedBundle,
+/// The step summary of a file.
+pub fn file_markdown(v: &VerifiedBundle) -> String {
+    format!("### verify\n\n{}\n", v.summary())
 }
 
-fn verify_image(step: &mut Step, image: &str, args: &VerifyArgs) -> Result<()> {
-    let subject = parse_digest_reference(image, "image")?;
-    let require = step.inputs.list("require", true);
-    let mut need_signature = false;
-    let mut need_provenance = false;
-    for r in &require {
-        match r.as_str() {
-            "signature" => need_signature = true,
-            "provenance" => need_provenance = true,
-            other => {
-                bail!("`require`: {other:?} is not one of signature, provenance (comma-separated)")
-            }
-        }
-    }
-    let policy = keyless_policy(args)?;
-    let root = match &args.trusted_root {
-        Some(path) => TrustedRoot::from_file(path)?,
-        None => TrustedRoot::production(),
-    };
-    let client = registry_client(step, std::slice::from_ref(&subject))?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (bundles, legacy) = rt.block_on(async {
-        let bundles = oci::read_bundles(&client, &subject.repo, &subject.digest, None).await?;
-        let legacy = oci::read_legacy(&client, &subject.repo, &subject.digest).await?;
-        Ok::<_, anyhow::Error>((bundles, legacy))
-    })?;
-
-    let mut found: Vec<Found> = Vec::new();
-    let mut refused: Vec<String> = Vec::new();
-    for b in &bundles {
-        match verify_artifact(
-            &b.json,
-            Artifact::Digest(subject.digest.hex()),
-            &policy,
-            &root,
-        ) {
-            Ok(v) => {
-                let predicate_type = v
-                    .statement
-                    .as_ref()
-                    .map(|s| s.predicate_type.clone())
-                    .unwrap_or_default();
-                found.push(Found {
-                    kind: "bundle",
-                    predicate_type,
-                    verified: v,
-                });
-            }
-            Err(e) => refused.push(format!("referrer {}: {e}", b.manifest)),
-        }
-    }
-    let legacy_layers = legacy.map(|(_, l)| l).unwrap_or_default();
-    for (n, layer) in legacy_layers.iter().enumerate() {
-        let checked = layer.to_bundle_json().and_then(|bundle| {
-            let v = verify_artifact(
-                bundle.as_bytes(),
-                Artifact::Bytes(&layer.payload),
-                &policy,
-                &root,
-            )?;
-            let payload: Value = serde_json::from_slice(&layer.payload)
-                .context("the simple-signing payload is not JSON")?;
-            let signed = payload["critical"]["image"]["docker-manifest-digest"]
-                .as_str()
-                .unwrap_or_default();
-            if signed != subject.digest.as_str() {
-                bail!("it signs {signed}, not {}", subject.digest);
-            }
-            Ok(v)
-        });
-        match checked {
-            Ok(v) => found.push(Found {
-                kind: "legacy",
-                predicate_type: COSIGN_SIGN_PREDICATE_TYPE.into(),
-                verified: v,
-            }),
-            Err(e) => refused.push(format!(
-                "{} layer {n}: {e:#}",
-                oci::legacy_tag(&subject.digest)
-            )),
-        }
-    }
-
-    let signatures: Vec<&Found> = found
-        .iter()
-        .filter(|f| f.predicate_type == COSIGN_SIGN_PREDICATE_TYPE)
-        .collect();
-    let provenance: Vec<&Found> = found
-        .iter()
-        .filter(|f| f.predicate_type == SLSA_PROVENANCE_PREDICATE_TYPE)
-        .collect();
-    let why = || {
-        let seen = bundles.len() + legacy_layers.len();
-        if seen == 0 {
-            format!(
-                "no signature was found: {} has no Sigstore bundle referrers and no {} tag",
-                subject.image(),
-                oci::legacy_tag(&subject.digest)
-            )
-        } else if refused.is_empty() {
-            format!(
-                "{seen} signature(s) found, all verified, none of the required kind: {}",
-                found
-                    .iter()
-                    .map(|f| format!("{} ({})", f.predicate_type, f.kind))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        } else {
-            format!("{seen} signature(s) found; refused: {}", refused.join("; "))
-        }
-    };
-    if need_signature && signatures.is_empty() {
-        bail!(
-            "{}: no verified signature for {}; {}",
-            subject.image(),
-            policy.identity,
-            why()
-        );
-    }
-    if need_provenance && provenance.is_empty() {
-        bail!(
-            "{}: no verified SLSA provenance ({SLSA_PROVENANCE_PREDICATE_TYPE}) for {}; {}",
-            subject.image(),
-            policy.identity,
-            why()
-        );
-    }
-    for r in &refused {
-        bitvault_runner::command::warning(&format!("{}: ignored {r}", subject.image()));
-    }
+/// The `verified` output of an image.
+pub fn image_json(v: &Verification) -> Value {
     let entry = |f: &&Found| {
         json!({
-            "kind": f.kind,
+            "kind": f.layout.name(),
             "predicate-type": f.predicate_type,
             "log-index": f.verified.log_index,
             "signer": signer_json(&f.verified),
         })
     };
-    let verified = json!({
-        "image": subject.image(),
-        "digest": subject.digest.as_str(),
-        "signatures": signatures.iter().map(entry).collect::<Vec<_>>(),
-        "provenance": provenance.iter().map(entry).collect::<Vec<_>>(),
-    });
-    step.set_output("verified", verified.to_string());
-    let identity = found
-        .first()
-        .and_then(|f| match &f.verified.signer {
-            Signer::Certificate(c) => Some(c.identity.clone()),
-            Signer::PublicKey => None,
-        })
-        .unwrap_or_default();
-    step.set_output("identity", identity.clone());
+    json!({
+        "image": v.subject.image(),
+        "digest": v.subject.digest.as_str(),
+        "signatures": v.signatures().iter().map(entry).collect::<Vec<_>>(),
+        "provenance": v.provenance().iter().map(entry).collect::<Vec<_>>(),
+    })
+}
+
+/// The step summary of an image.
+pub fn image_markdown(v: &Verification) -> String {
     let mut md = format!(
         "### verify\n\n`{}`\n\n| kind | predicate | rekor log index |\n|---|---|---|\n",
-        subject.image()
+        v.subject.image()
     );
-    for f in &found {
+    for f in &v.found {
         md.push_str(&format!(
             "| {} | {} | {} |\n",
-            f.kind,
+            f.layout.name(),
             f.predicate_type,
             f.verified
                 .log_index
@@ -324,7 +294,43 @@ fn verify_image(step: &mut Step, image: &str, args: &VerifyArgs) -> Result<()> {
                 .unwrap_or_else(|| "-".into())
         ));
     }
-    md.push_str(&format!("\nSigner: `{identity}`\n"));
-    step.summary(&md);
-    Ok(())
+    md.push_str(&format!(
+        "\nSigner: `{}`\n",
+        v.identity().unwrap_or_default()
+    ));
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_input_read_is_declared() {
+        bitvault_runner::testing::check_reads_with(
+            &SPEC,
+            &[
+                (
+                    "image",
+                    "ghcr.io/acme/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                ),
+                ("bundle", ""),
+                ("key", ""),
+                ("certificate-identity-regexp", ""),
+                ("require", "signature,provenance"),
+            ],
+            Request::from_inputs,
+        )
+        .unwrap();
+        bitvault_runner::testing::check_reads_with(
+            &SPEC,
+            &[
+                ("image", ""),
+                ("key", ""),
+                ("certificate-identity-regexp", ""),
+            ],
+            Request::from_inputs,
+        )
+        .unwrap();
+    }
 }

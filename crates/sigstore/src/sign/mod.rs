@@ -12,9 +12,9 @@
 //!   `.sig` tag layout.
 //!
 //! ```no_run
-//! use bitvault_sign_keyless::sign::{KeylessSigner, Services, ToSign};
+//! use bitvault_sigstore::sign::{KeylessSigner, Services, ToSign};
 //!
-//! # async fn run(token: &str) -> Result<(), bitvault_sign_keyless::sign::SignError> {
+//! # async fn run(token: &str) -> Result<(), bitvault_sigstore::sign::SignError> {
 //! let signer = KeylessSigner::new(&Services::production()?, token).await?;
 //! let digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 //! let bundles = signer

@@ -1,14 +1,18 @@
-//! `bitvault verify`: the command-line options, resolved into a verification.
+//! A file's verification as `bitvault verify --bundle --artifact` asks for
+//! it: [`VerifyArgs`] (the options, as typed values) resolved into keyless or
+//! key verification; and [`PolicyOptions`], the identity options every
+//! verification of this crate shares, resolved into a [`Policy`] with one
+//! message per inconsistency.
 //!
-//! The CLI crate parses flags into [`VerifyArgs`] and prints the result; this
-//! module reads the files, picks keyless or key verification, and returns
-//! what was proven or why not.
+//! The `verify` action crate parses its inputs into these; this module reads
+//! the files, picks keyless or key verification, and returns what was proven
+//! or why not.
 
 use std::path::{Path, PathBuf};
 
 use super::{
-    Artifact, IdentityMatch, TrustedRoot, VerifiedBundle, VerifyError, VerifyPolicy,
-    verify_artifact, verify_with_key,
+    Artifact, IdentityMatch, Policy, TrustedRoot, VerifiedBundle, VerifyError, verify_artifact,
+    verify_with_key,
 };
 
 /// The options of `bitvault verify`.
@@ -38,7 +42,93 @@ pub struct VerifyArgs {
     pub key: Option<PathBuf>,
 }
 
-/// Run `bitvault verify` with these options. Does not print or exit.
+impl VerifyArgs {
+    /// The identity options among these.
+    pub fn policy_options(&self) -> PolicyOptions {
+        PolicyOptions {
+            certificate_identity: self.certificate_identity.clone(),
+            certificate_identity_regexp: self.certificate_identity_regexp.clone(),
+            certificate_oidc_issuer: self.certificate_oidc_issuer.clone(),
+            source_repository: self.source_repository.clone(),
+            source_ref: self.source_ref.clone(),
+            workflow: self.workflow.clone(),
+        }
+    }
+}
+
+/// Who must have signed, as given: the inputs (or flags) of the same names in
+/// `verify` and in the gitops-bump signature gate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyOptions {
+    /// `certificate-identity`: the exact signer identity.
+    pub certificate_identity: Option<String>,
+    /// `certificate-identity-regexp`: a regular expression the identity must
+    /// match (unanchored, as in cosign).
+    pub certificate_identity_regexp: Option<String>,
+    /// `certificate-oidc-issuer`: the identity's OIDC issuer.
+    pub certificate_oidc_issuer: Option<String>,
+    /// `source-repository`: the repository the signer's workflow ran in.
+    pub source_repository: Option<String>,
+    /// `source-ref`: the ref it ran on.
+    pub source_ref: Option<String>,
+    /// `workflow`: the workflow that signed.
+    pub workflow: Option<String>,
+}
+
+impl PolicyOptions {
+    /// Whether any option is set.
+    fn any(&self) -> bool {
+        self.certificate_identity.is_some()
+            || self.certificate_identity_regexp.is_some()
+            || self.certificate_oidc_issuer.is_some()
+            || self.source_repository.is_some()
+            || self.source_ref.is_some()
+            || self.workflow.is_some()
+    }
+
+    /// The keyless policy: an identity (exact or regexp, not both), an
+    /// issuer, and the claims to check.
+    pub fn policy(&self) -> Result<Policy, VerifyError> {
+        let usage = |msg: &str| Err(VerifyError::Usage(msg.to_string()));
+        let identity = match (
+            &self.certificate_identity,
+            &self.certificate_identity_regexp,
+        ) {
+            (Some(exact), None) => IdentityMatch::Exact(exact.clone()),
+            (None, Some(pattern)) => {
+                IdentityMatch::Regex(regex::Regex::new(pattern).map_err(|e| {
+                    VerifyError::Usage(format!(
+                        "--certificate-identity-regexp is not a valid regular expression: {e}"
+                    ))
+                })?)
+            }
+            (Some(_), Some(_)) => {
+                return usage(
+                    "pass either --certificate-identity or --certificate-identity-regexp, not both",
+                );
+            }
+            (None, None) => {
+                return usage(
+                    "--certificate-identity (or --certificate-identity-regexp) is required to say who must have signed, or --key for a key-signed bundle",
+                );
+            }
+        };
+        let Some(issuer) = self.certificate_oidc_issuer.clone() else {
+            return usage(
+                "--certificate-oidc-issuer is required, e.g. https://token.actions.githubusercontent.com for GitHub Actions",
+            );
+        };
+        Ok(Policy {
+            identity,
+            issuer,
+            source_repository: self.source_repository.clone(),
+            source_ref: self.source_ref.clone(),
+            workflow: self.workflow.clone(),
+        })
+    }
+}
+
+/// Verify a file's bundle with these options. Does not print or exit.
 pub fn verify_file_cli(args: &VerifyArgs) -> Result<VerifiedBundle, VerifyError> {
     let plan = Plan::from_args(args)?;
     let trusted_root = match &args.trusted_root {
@@ -61,8 +151,8 @@ pub fn verify_file_cli(args: &VerifyArgs) -> Result<VerifiedBundle, VerifyError>
 }
 
 /// The keyless policy these options ask for (identity, issuer, claims),
-/// for callers that find the bundles themselves (`bitvault verify` on an image).
-pub fn keyless_policy(args: &VerifyArgs) -> Result<VerifyPolicy, VerifyError> {
+/// refusing `key`: image signatures are keyless.
+pub fn keyless_policy(args: &VerifyArgs) -> Result<Policy, VerifyError> {
     match Plan::from_args(args)? {
         Plan::Keyless(policy) => Ok(policy),
         Plan::Key(_) => Err(VerifyError::Usage(
@@ -73,61 +163,21 @@ pub fn keyless_policy(args: &VerifyArgs) -> Result<VerifyPolicy, VerifyError> {
 
 enum Plan<'a> {
     Key(&'a Path),
-    Keyless(VerifyPolicy),
+    Keyless(Policy),
 }
 
 impl<'a> Plan<'a> {
     fn from_args(args: &'a VerifyArgs) -> Result<Self, VerifyError> {
-        let usage = |msg: &str| Err(VerifyError::Usage(msg.to_string()));
+        let options = args.policy_options();
         if let Some(key) = &args.key {
-            if args.certificate_identity.is_some()
-                || args.certificate_identity_regexp.is_some()
-                || args.certificate_oidc_issuer.is_some()
-                || args.source_repository.is_some()
-                || args.source_ref.is_some()
-                || args.workflow.is_some()
-            {
-                return usage(
-                    "--key cannot be combined with certificate options: a key-signed bundle has no certificate to check",
-                );
+            if options.any() {
+                return Err(VerifyError::Usage(
+                    "--key cannot be combined with certificate options: a key-signed bundle has no certificate to check".into(),
+                ));
             }
             return Ok(Self::Key(key));
         }
-        let identity = match (
-            &args.certificate_identity,
-            &args.certificate_identity_regexp,
-        ) {
-            (Some(exact), None) => IdentityMatch::Exact(exact.clone()),
-            (None, Some(pattern)) => {
-                IdentityMatch::Regex(regex::Regex::new(pattern).map_err(|e| {
-                    VerifyError::Usage(format!(
-                        "--certificate-identity-regexp is not a valid regular expression: {e}"
-                    ))
-                })?)
-            }
-            (Some(_), Some(_)) => {
-                return usage(
-                    "pass either --certificate-identity or --certificate-identity-regexp, not both",
-                );
-            }
-            (None, None) => {
-                return usage(
-                    "--certificate-identity (or --certificate-identity-regexp) is required to say who must have signed, or --key for a key-signed bundle",
-                );
-            }
-        };
-        let Some(issuer) = args.certificate_oidc_issuer.clone() else {
-            return usage(
-                "--certificate-oidc-issuer is required, e.g. https://token.actions.githubusercontent.com for GitHub Actions",
-            );
-        };
-        Ok(Self::Keyless(VerifyPolicy {
-            identity,
-            issuer,
-            source_repository: args.source_repository.clone(),
-            source_ref: args.source_ref.clone(),
-            workflow: args.workflow.clone(),
-        }))
+        Ok(Self::Keyless(options.policy()?))
     }
 }
 
@@ -183,7 +233,7 @@ mod tests {
         a.certificate_identity_regexp = Some("^https://github.com/acme/".into());
         assert!(matches!(
             Plan::from_args(&a),
-            Ok(Plan::Keyless(VerifyPolicy {
+            Ok(Plan::Keyless(Policy {
                 identity: IdentityMatch::Regex(_),
                 ..
             }))

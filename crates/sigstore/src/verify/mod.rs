@@ -7,11 +7,11 @@
 //! verified, and reports what was proven.
 //!
 //! ```no_run
-//! use bitvault_sign_keyless::verify::{verify_artifact, Artifact, TrustedRoot, VerifyPolicy};
+//! use bitvault_sigstore::verify::{verify_artifact, Artifact, TrustedRoot, Policy};
 //!
 //! let bundle = std::fs::read("app.tar.gz.sigstore.json")?;
 //! let artifact = std::fs::read("app.tar.gz")?;
-//! let mut policy = VerifyPolicy::new(
+//! let mut policy = Policy::new(
 //!     "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0",
 //!     "https://token.actions.githubusercontent.com",
 //! );
@@ -28,6 +28,7 @@
 
 mod chain;
 mod cli;
+mod image;
 mod policy;
 mod trust;
 
@@ -41,8 +42,12 @@ use sigstore_verify::{
     PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult, Verifier,
 };
 
-pub use cli::{VerifyArgs, keyless_policy, verify_file_cli};
-pub use policy::{CertificateIdentity, IdentityMatch, VerifyPolicy};
+pub use cli::{PolicyOptions, VerifyArgs, keyless_policy, verify_file_cli};
+pub use image::{
+    Found, Layout, Requirement, Requirements, Stored, Verification, check_image, check_legacy,
+    image, read_image,
+};
+pub use policy::{CertificateIdentity, IdentityMatch, Policy};
 pub use trust::{
     CLIENT_TRUST_CONFIG_MEDIA_TYPE, ClientTrustConfig, PRODUCTION_TRUSTED_ROOT_JSON,
     TRUSTED_ROOT_MEDIA_TYPE, TrustedRoot,
@@ -258,7 +263,7 @@ impl VerifiedBundle {
 pub fn verify_artifact(
     bundle_json: &[u8],
     artifact: Artifact<'_>,
-    policy: &VerifyPolicy,
+    policy: &Policy,
     trusted_root: &TrustedRoot,
 ) -> Result<VerifiedBundle, VerifyError> {
     let bundle = parse_bundle(bundle_json)?;

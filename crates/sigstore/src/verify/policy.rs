@@ -37,7 +37,7 @@ impl std::fmt::Display for IdentityMatch {
 
 /// What a keyless signature must prove about its signer.
 #[derive(Debug, Clone)]
-pub struct VerifyPolicy {
+pub struct Policy {
     /// The certificate identity: for GitHub Actions, the workflow URI
     /// `https://github.com/OWNER/REPO/.github/workflows/FILE@REF`.
     pub identity: IdentityMatch,
@@ -56,7 +56,7 @@ pub struct VerifyPolicy {
     pub workflow: Option<String>,
 }
 
-impl VerifyPolicy {
+impl Policy {
     /// Require `identity` exactly, issued by `issuer`, with no claim checks.
     pub fn new(identity: impl Into<String>, issuer: impl Into<String>) -> Self {
         Self {
@@ -239,11 +239,11 @@ mod tests {
         }
     }
 
-    fn policy() -> VerifyPolicy {
-        VerifyPolicy::new(WORKFLOW, "https://token.actions.githubusercontent.com")
+    fn policy() -> Policy {
+        Policy::new(WORKFLOW, "https://token.actions.githubusercontent.com")
     }
 
-    fn err(policy: &VerifyPolicy) -> String {
+    fn err(policy: &Policy) -> String {
         policy.check(&signer()).unwrap_err().to_string()
     }
 
