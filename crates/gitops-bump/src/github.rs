@@ -16,9 +16,9 @@ use bitvault_runner::command::{self, info};
 use octocrab::Octocrab;
 use serde_json::{Value, json};
 
-use crate::action::{self, Request, Source};
-use crate::pr;
-use crate::{FileChange, Version};
+use crate::plan::{FileChange, Source, Version, plan};
+use crate::request::{PullRequest, Request};
+use crate::{pr, report};
 
 /// How many times a refused ref update is retried.
 pub const MAX_ATTEMPTS: u32 = 6;
@@ -230,6 +230,8 @@ struct AtCommit<'a> {
 }
 
 impl Source for AtCommit<'_> {
+    type Error = anyhow::Error;
+
     fn read(&mut self, path: &Path) -> Result<String> {
         self.gh.file_at(path, &self.at)?.with_context(|| {
             format!(
@@ -283,8 +285,8 @@ pub fn run(
 /// Reads, plans, commits and opens or updates the pull request; retries when the
 /// branch moved underneath.
 pub fn land(gh: &Gh, step: &mut Step, req: &Request, verification: &str) -> Result<Landed> {
-    let base = match step.inputs.get("base-branch") {
-        Some(b) => b.to_string(),
+    let base = match &req.pull_request.base_branch {
+        Some(b) => b.clone(),
         None => gh.default_branch()?,
     };
     let mut delay = Duration::from_millis(200);
@@ -295,7 +297,7 @@ pub fn land(gh: &Gh, step: &mut Step, req: &Request, verification: &str) -> Resu
                 gh.owner, gh.name
             )
         })?;
-        let outcome = action::plan(
+        let outcome = plan(
             req,
             &mut AtCommit {
                 gh,
@@ -303,25 +305,25 @@ pub fn land(gh: &Gh, step: &mut Step, req: &Request, verification: &str) -> Resu
             },
         )?;
         if attempt == 1 {
-            action::report_notes(&outcome);
+            report::report_notes(&outcome);
         }
-        let ctx = action::context(req, &outcome, &step.env, verification);
-        let branch = step
-            .inputs
-            .get("branch")
-            .map(str::to_string)
+        let ctx = report::context(req, &outcome, &step.env, verification);
+        let branch = req
+            .pull_request
+            .branch
+            .clone()
             .unwrap_or_else(|| pr::branch_name(&ctx));
         let diff = outcome.diff();
         if !outcome.changed {
             info(&format!(
                 "`{base}` already has {}: nothing to change",
-                action::describe(&ctx.images)
+                report::describe(&ctx.images)
             ));
             step.summary(&format!(
                 "### gitops-bump: none `{}`\n`{base}` already has these digests.\n",
                 req.env
             ));
-            step.summary(&action::summary_table(&ctx.images));
+            step.summary(&report::summary_table(&ctx.images));
             return Ok(Landed {
                 operation: "none",
                 branch: String::new(),
@@ -330,12 +332,13 @@ pub fn land(gh: &Gh, step: &mut Step, req: &Request, verification: &str) -> Resu
                 diff,
             });
         }
-        let title_template = step
-            .inputs
-            .get("title")
+        let title_template = req
+            .pull_request
+            .title
+            .as_deref()
             .unwrap_or(pr::default_title(ctx.mode));
         let title = pr::render(title_template, &ctx);
-        let body = pr::body(step.inputs.get("body"), &ctx);
+        let body = pr::body(req.pull_request.body.as_deref(), &ctx);
         let head = gh.branch_sha(&branch)?;
         if let Some(head) = &head {
             check_owned(gh, &branch, &base_sha, head, &ctx)?;
@@ -385,13 +388,12 @@ pub fn land(gh: &Gh, step: &mut Step, req: &Request, verification: &str) -> Resu
                 ("updated", pull)
             }
             (None, _) => {
-                let pull =
-                    gh.create_pull(&branch, &base, &title, &body, step.inputs.bool("draft")?)?;
+                let pull = gh.create_pull(&branch, &base, &title, &body, req.pull_request.draft)?;
                 ("created", pull)
             }
         };
         if operation != "none" {
-            gh.decorate(step, pull.0, operation == "created")?;
+            gh.decorate(&req.pull_request, pull.0, operation == "created")?;
         }
         info(&format!(
             "{operation} pull request #{} {} ({branch})",
@@ -401,7 +403,7 @@ pub fn land(gh: &Gh, step: &mut Step, req: &Request, verification: &str) -> Resu
             "### gitops-bump: {operation} [#{}]({}) `{}`\n",
             pull.0, pull.1, req.env
         ));
-        step.summary(&action::summary_table(&ctx.images));
+        step.summary(&report::summary_table(&ctx.images));
         if !diff.is_empty() {
             step.summary(&format!("```diff\n{diff}```\n"));
         }
@@ -567,8 +569,8 @@ impl Gh {
     }
 
     /// Labels (always) and reviewers (when the pull request is new).
-    fn decorate(&self, step: &Step, number: u64, created: bool) -> Result<()> {
-        let labels = step.inputs.list("labels", true);
+    fn decorate(&self, options: &PullRequest, number: u64, created: bool) -> Result<()> {
+        let labels = &options.labels;
         if !labels.is_empty() {
             self.post(
                 &format!("/issues/{number}/labels"),
@@ -576,7 +578,7 @@ impl Gh {
             )
             .map_err(|e| self.what(&format!("label pull request #{number}"), e))?;
         }
-        let reviewers = step.inputs.list("reviewers", true);
+        let reviewers = &options.reviewers;
         if created && !reviewers.is_empty() {
             self.post(
                 &format!("/pulls/{number}/requested_reviewers"),

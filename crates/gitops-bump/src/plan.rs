@@ -1,72 +1,21 @@
-//! The three modes — bump, promote, rollback — as pure plans over file contents, and
-//! [`local`] functions that run them on a checkout (read files and git history, write
-//! files; no commit, no network).
+//! The one planner: bump, promote and rollback as pure plans over file contents. The
+//! checkout flow ([`crate::checkout`]) and the GitHub flow ([`crate::github`]) both call
+//! [`plan`] with their own [`Source`] and apply the [`Outcome`] their way.
 
 use std::fmt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
-use crate::Digest;
-use crate::edit::{FileChange, Target, ValueChange, get_value, set_digest};
+use bitvault_registry::Digest;
+use bitvault_yamlpatch::{Edit, Target, apply_edits, get_value};
+
 use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::request::{Mode, Request};
 
-/// Where each environment keeps the digest: a file path template with `{env}` and a
-/// target in that file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
-    file_template: String,
-    target: Target,
-}
-
-impl Layout {
-    /// `file_template` is a relative path containing `{env}`, e.g. `envs/{env}/values.yaml`.
-    pub fn new(file_template: impl Into<String>, target: Target) -> Result<Layout> {
-        let file_template = file_template.into();
-        if !file_template.contains("{env}") {
-            return Err(Error::Invalid(format!(
-                "file template `{file_template}` has no `{{env}}`; write it like `envs/{{env}}/values.yaml`"
-            )));
-        }
-        let path = Path::new(&file_template);
-        if path.is_absolute()
-            || path
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return Err(Error::Invalid(format!(
-                "file template `{file_template}` must be a path inside the checkout, without `..`"
-            )));
-        }
-        Ok(Layout {
-            file_template,
-            target,
-        })
-    }
-
-    /// The target in each file.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
-    /// The file template, with `{env}`.
-    pub fn file_template(&self) -> &str {
-        &self.file_template
-    }
-
-    /// The file of `env`, relative to the checkout.
-    pub fn file_for(&self, env: &str) -> Result<PathBuf> {
-        let ok = !env.is_empty()
-            && !env.starts_with('.')
-            && env
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-        if !ok {
-            return Err(Error::Invalid(format!(
-                "environment name `{env}` is not allowed; use letters, digits, `-`, `_` and `.` (not first)"
-            )));
-        }
-        Ok(PathBuf::from(self.file_template.replace("{env}", env)))
-    }
-}
+/// One file before and after, with the digests set in it.
+pub type FileChange = bitvault_yamlpatch::FileChange<Digest>;
+/// One digest in a file, before and after.
+pub type ValueChange = bitvault_yamlpatch::ValueChange<Digest>;
 
 /// What an operation did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +66,56 @@ impl Outcome {
     }
 }
 
-fn plan(
+/// Every mode ends here: set each digest at its target in `env`'s file, whose content
+/// is `current`, all or nothing.
+fn set_all(
+    operation: Operation,
+    layout: &Layout,
+    env: &str,
+    current: &str,
+    sets: &[(Target, Digest)],
+    source: Option<String>,
+) -> Result<Outcome> {
+    let path = layout.file_for(env)?;
+    let Some((_, first)) = sets.first() else {
+        return Err(Error::Invalid(
+            "nothing to set: give at least one digest".into(),
+        ));
+    };
+    let edits: Vec<Edit<Digest>> = sets
+        .iter()
+        .map(|(target, digest)| Edit {
+            path: path.clone(),
+            target: target.clone(),
+            value: digest.clone(),
+        })
+        .collect();
+    let sources = [(path, current.to_string())].into_iter().collect();
+    let files = apply_edits(&sources, &edits)?;
+    let changed = files.iter().any(FileChange::changed);
+    Ok(Outcome {
+        operation: if changed { operation } else { Operation::None },
+        env: env.to_string(),
+        digest: first.clone(),
+        source,
+        files,
+        changed,
+    })
+}
+
+/// Plans setting each digest at its target in `env`'s file (`layout.file_for(env)`),
+/// which currently holds `current`. One image: `[(layout.target().clone(), digest)]`;
+/// several images in one file: one pair each, set in order as one change.
+pub fn plan_bump(
+    layout: &Layout,
+    env: &str,
+    current: &str,
+    sets: &[(Target, Digest)],
+) -> Result<Outcome> {
+    set_all(Operation::Bump, layout, env, current, sets, None)
+}
+
+fn plan_one(
     operation: Operation,
     layout: &Layout,
     env: &str,
@@ -125,33 +123,8 @@ fn plan(
     digest: &Digest,
     source: Option<String>,
 ) -> Result<Outcome> {
-    let path = layout.file_for(env)?;
-    let edited = set_digest(current, &layout.target, digest).map_err(|e| e.in_file(&path))?;
-    let change = FileChange {
-        path,
-        before: current.to_string(),
-        after: edited.text,
-        values: vec![ValueChange {
-            target: layout.target.clone(),
-            old: edited.old,
-            new: digest.clone(),
-        }],
-        notes: edited.notes,
-    };
-    let changed = change.changed();
-    Ok(Outcome {
-        operation: if changed { operation } else { Operation::None },
-        env: env.to_string(),
-        digest: digest.clone(),
-        source,
-        files: vec![change],
-        changed,
-    })
-}
-
-/// Plans setting `digest` in `env`, whose file currently holds `current`.
-pub fn plan_bump(layout: &Layout, env: &str, current: &str, digest: &Digest) -> Result<Outcome> {
-    plan(Operation::Bump, layout, env, current, digest, None)
+    let sets = [(layout.target().clone(), digest.clone())];
+    set_all(operation, layout, env, current, &sets, source)
 }
 
 /// Plans copying the digest of `from_env` (file content `from_text`) to `to_env` (file
@@ -169,24 +142,24 @@ pub fn plan_promote(
             "cannot promote `{from_env}` to itself; pass two different environments"
         )));
     }
-    let found = get_value(from_text, &layout.target).map_err(|e| e.in_file(&from_path))?;
+    let found = get_value(from_text, layout.target()).map_err(|e| e.in_file(&from_path))?;
     let Some(found) = found else {
         return Err(Error::NotFound(format!(
             "{}: `{from_env}` has no digest at `{}`, so there is nothing to promote; bump `{from_env}` first",
             from_path.display(),
-            layout.target
+            layout.target()
         )));
     };
     let digest = Digest::parse(&found).map_err(|e| {
         Error::Invalid(format!(
             "{}: the digest of `{from_env}` at `{}` is not usable: {}; fix it before promoting",
             from_path.display(),
-            layout.target,
-            e.reason
+            layout.target(),
+            e.reason()
         ))
     })?;
     let source = format!("{from_env} ({})", from_path.display());
-    plan(
+    plan_one(
         Operation::Promote,
         layout,
         to_env,
@@ -217,11 +190,11 @@ pub fn plan_rollback(
     to: Option<&Digest>,
 ) -> Result<Outcome> {
     let path = layout.file_for(env)?;
-    let now = get_value(current, &layout.target).map_err(|e| e.in_file(&path))?;
+    let now = get_value(current, layout.target()).map_err(|e| e.in_file(&path))?;
     let found: Vec<(Digest, &str)> = history
         .iter()
         .filter_map(|v| {
-            let value = get_value(&v.text, &layout.target).ok()??;
+            let value = get_value(&v.text, layout.target()).ok()??;
             Some((Digest::parse(&value).ok()?, v.commit.as_str()))
         })
         .collect();
@@ -229,7 +202,7 @@ pub fn plan_rollback(
         && now.as_deref() == Some(to.as_str())
     {
         // Already there: nothing to look up or change.
-        return plan(Operation::Rollback, layout, env, current, to, None);
+        return plan_one(Operation::Rollback, layout, env, current, to, None);
     }
     let pick = match to {
         Some(to) => found.iter().position(|(d, _)| d == to).ok_or_else(|| {
@@ -243,7 +216,7 @@ pub fn plan_rollback(
                 "{}: {to} was never set at `{}` in the history of this file; roll back only to a digest \
                  it had before (found: {})",
                 path.display(),
-                layout.target,
+                layout.target(),
                 if known.is_empty() { "none".into() } else { known.join(", ") }
             ))
         })?,
@@ -255,7 +228,7 @@ pub fn plan_rollback(
                     "{}: no earlier digest at `{}` in the history of this file ({} commits looked at); \
                      there is nothing to roll back to",
                     path.display(),
-                    layout.target,
+                    layout.target(),
                     history.len()
                 ))
             })?,
@@ -269,7 +242,7 @@ pub fn plan_rollback(
         commit = *c;
     }
     let source = format!("commit {commit}");
-    plan(
+    plan_one(
         Operation::Rollback,
         layout,
         env,
@@ -279,67 +252,46 @@ pub fn plan_rollback(
     )
 }
 
-/// The modes on a local checkout: read files and git history under `root`, write the
-/// changed files in place. No commit, no network.
-pub mod local {
-    use std::path::Path;
+/// Reads files and history: a checkout ([`crate::checkout::Checkout`]) or a commit on
+/// GitHub ([`crate::github`]). Its error type takes this crate's [`Error`], so the plan's
+/// own refusals come through either way.
+pub trait Source {
+    /// The error of reads (this crate's [`Error`] for a checkout, `anyhow` for GitHub).
+    type Error: From<Error>;
+    /// The content of `path`, relative to the checkout or repository root.
+    fn read(&mut self, path: &Path) -> Result<String, Self::Error>;
+    /// Versions of `path`, newest first.
+    fn history(&mut self, path: &Path) -> Result<Vec<Version>, Self::Error>;
+}
 
-    use super::{Layout, Outcome, plan_bump, plan_promote, plan_rollback};
-    use crate::error::{Error, Result};
-    use crate::{Digest, git};
-
-    fn read(root: &Path, rel: &Path) -> Result<String> {
-        let path = root.join(rel);
-        std::fs::read_to_string(&path).map_err(|source| Error::Io {
-            context: format!(
-                "cannot read {} (check the checkout directory and the file template)",
-                path.display()
-            ),
-            source,
-        })
-    }
-
-    fn write(root: &Path, outcome: &Outcome) -> Result<()> {
-        for file in outcome.files.iter().filter(|f| f.changed()) {
-            let path = root.join(&file.path);
-            std::fs::write(&path, &file.after).map_err(|source| Error::Io {
-                context: format!("cannot write {}", path.display()),
-                source,
-            })?;
+/// Plans the change a request asks for, from what `source` holds. Pure apart from the
+/// reads; nothing is written.
+pub fn plan<S: Source + ?Sized>(req: &Request, source: &mut S) -> Result<Outcome, S::Error> {
+    let file: PathBuf = req.file()?;
+    match &req.mode {
+        Mode::Bump(items) => {
+            let current = source.read(&file)?;
+            let sets: Vec<(Target, Digest)> = items
+                .iter()
+                .map(|(_, target, digest)| (target.clone(), digest.clone()))
+                .collect();
+            Ok(plan_bump(&req.layout, &req.env, &current, &sets)?)
         }
-        Ok(())
-    }
-
-    /// Sets `digest` in `env`'s file.
-    pub fn bump(root: &Path, layout: &Layout, env: &str, digest: &Digest) -> Result<Outcome> {
-        let current = read(root, &layout.file_for(env)?)?;
-        let outcome = plan_bump(layout, env, &current, digest)?;
-        write(root, &outcome)?;
-        Ok(outcome)
-    }
-
-    /// Copies the digest of `from_env` to `to_env`.
-    pub fn promote(root: &Path, layout: &Layout, from_env: &str, to_env: &str) -> Result<Outcome> {
-        let from = read(root, &layout.file_for(from_env)?)?;
-        let to = read(root, &layout.file_for(to_env)?)?;
-        let outcome = plan_promote(layout, from_env, &from, to_env, &to)?;
-        write(root, &outcome)?;
-        Ok(outcome)
-    }
-
-    /// Sets the previous digest of `env` from the git history of its file (or `to`, which
-    /// must be in that history). The working-tree file is the current state.
-    pub fn rollback(
-        root: &Path,
-        layout: &Layout,
-        env: &str,
-        to: Option<&Digest>,
-    ) -> Result<Outcome> {
-        let rel = layout.file_for(env)?;
-        let current = read(root, &rel)?;
-        let history = git::file_history(root, &rel)?;
-        let outcome = plan_rollback(layout, env, &current, &history, to)?;
-        write(root, &outcome)?;
-        Ok(outcome)
+        Mode::Promote { from_env, .. } => {
+            let from = source.read(&req.layout.file_for(from_env)?)?;
+            let to = source.read(&file)?;
+            Ok(plan_promote(&req.layout, from_env, &from, &req.env, &to)?)
+        }
+        Mode::Rollback { to, .. } => {
+            let current = source.read(&file)?;
+            let history = source.history(&file)?;
+            Ok(plan_rollback(
+                &req.layout,
+                &req.env,
+                &current,
+                &history,
+                to.as_ref(),
+            )?)
+        }
     }
 }

@@ -16,7 +16,7 @@
 //! | `{sha}` | the workflow's commit (`GITHUB_SHA`) |
 //! | `{run-url}` | the workflow run's URL |
 
-use crate::Digest;
+use bitvault_registry::Digest;
 
 /// The trailer key that marks commits made by this action.
 pub const TRAILER: &str = "Bitvault-Gitops-Bump";

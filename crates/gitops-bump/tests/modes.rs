@@ -1,12 +1,66 @@
-//! bump, promote and rollback on a real checkout made with real `git` in a tempdir.
+//! bump, promote and rollback on a real checkout made with real `git` in a tempdir,
+//! through the checkout flow the action runs ([`Checkout::apply`]).
 
 use std::path::{Path, PathBuf};
 
 mod common;
 
 use bitvault_gitops_bump::{
-    Digest, Error, Layout, Operation, Target, Version, local, plan_rollback,
+    Checkout, Destination, Digest, Error, Layout, Mode, Operation, Outcome, PullRequest, Request,
+    Target, Version, plan_rollback,
 };
+
+/// The modes as the action runs them on a `path` checkout.
+mod local {
+    use super::*;
+
+    fn apply(root: &Path, layout: &Layout, env: &str, mode: Mode) -> Result<Outcome, Error> {
+        let request = Request {
+            mode,
+            env: env.to_string(),
+            layout: layout.clone(),
+            destination: Destination::Path(root.to_path_buf()),
+            pull_request: PullRequest::default(),
+        };
+        Checkout::new(root).apply(&request)
+    }
+
+    pub fn bump(
+        root: &Path,
+        layout: &Layout,
+        env: &str,
+        digest: &Digest,
+    ) -> Result<Outcome, Error> {
+        let items = vec![("app".to_string(), layout.target().clone(), digest.clone())];
+        apply(root, layout, env, Mode::Bump(items))
+    }
+
+    pub fn promote(
+        root: &Path,
+        layout: &Layout,
+        from_env: &str,
+        to_env: &str,
+    ) -> Result<Outcome, Error> {
+        let mode = Mode::Promote {
+            image: "app".into(),
+            from_env: from_env.into(),
+        };
+        apply(root, layout, to_env, mode)
+    }
+
+    pub fn rollback(
+        root: &Path,
+        layout: &Layout,
+        env: &str,
+        to: Option<&Digest>,
+    ) -> Result<Outcome, Error> {
+        let mode = Mode::Rollback {
+            image: "app".into(),
+            to: to.cloned(),
+        };
+        apply(root, layout, env, mode)
+    }
+}
 
 fn d(n: u8) -> Digest {
     Digest::parse(&format!("sha256:{}", format!("{n:x}").repeat(64))).unwrap()

@@ -1,12 +1,12 @@
 //! The git side: resolving and fetching commits, finding merge-bases in
 //! shallow clones, and listing changed files.
 //!
-//! Every command runs with `-c core.quotepath=off`, reads NUL-separated
-//! output (`-z`) and puts `--` before paths, so any file name git accepts
-//! (spaces, quotes, newlines, non-ASCII, a leading dash) comes through as is.
+//! Every command runs through [`bitvault_git::Git`]: `core.quotepath=off`,
+//! NUL-separated output (`-z`), `--end-of-options` before refs and `--`
+//! before paths, so any file name git accepts (spaces, quotes, newlines,
+//! non-ASCII, a leading dash) comes through as is.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use bitvault_runner::command;
@@ -19,7 +19,7 @@ pub const NULL_SHA: &str = "0000000000000000000000000000000000000000";
 /// A work tree, driven through the `git` program.
 #[derive(Debug, Clone)]
 pub struct Git {
-    dir: PathBuf,
+    git: bitvault_git::Git,
     remote: String,
 }
 
@@ -35,133 +35,75 @@ fn status_word(letter: &str) -> &'static str {
     }
 }
 
+fn changed(entries: Vec<bitvault_git::NameStatus>) -> Vec<ChangedFile> {
+    entries
+        .into_iter()
+        .map(|e| ChangedFile::new(e.path, status_word(&e.status)))
+        .collect()
+}
+
+fn added(paths: Vec<String>) -> Vec<ChangedFile> {
+    paths
+        .into_iter()
+        .map(|p| ChangedFile::new(p, "added"))
+        .collect()
+}
+
 /// Parses `git diff --name-status -z` (with `--no-renames`: one path per entry).
 pub fn parse_name_status(out: &[u8]) -> Result<Vec<ChangedFile>> {
-    let mut files = Vec::new();
-    let mut fields = out.split(|b| *b == 0).filter(|f| !f.is_empty());
-    while let Some(status) = fields.next() {
-        let status =
-            std::str::from_utf8(status).context("git printed a status that is not text")?;
-        let Some(path) = fields.next() else {
-            bail!("git printed a status without a path");
-        };
-        let path = String::from_utf8(path.to_vec()).map_err(|e| {
-            anyhow::anyhow!(
-                "a changed file's name is not UTF-8: {:?}",
-                String::from_utf8_lossy(e.as_bytes())
-            )
-        })?;
-        files.push(ChangedFile::new(path, status_word(status)));
-    }
-    Ok(files)
+    let entries =
+        bitvault_git::parse_name_status(out).map_err(|e| anyhow::anyhow!("git printed {e}"))?;
+    Ok(changed(entries))
 }
 
 fn is_hex_sha(s: &str) -> bool {
     (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+fn trace(line: &str) {
+    command::debug(line);
+}
+
 impl Git {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
+    pub fn new(dir: impl Into<std::path::PathBuf>) -> Self {
         Git {
-            dir: dir.into(),
+            git: bitvault_git::Git::new(dir).with_trace(trace),
             remote: "origin".to_string(),
         }
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("git");
-        c.arg("-C")
-            .arg(&self.dir)
-            .args([
-                "-c",
-                "core.quotepath=off",
-                "-c",
-                "advice.detachedHead=false",
-            ])
-            .args(args)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("LC_ALL", "C")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn output(&self, args: &[&str]) -> Result<Output> {
-        command::debug(&format!("git {}", args.join(" ")));
-        self.command(args)
-            .output()
-            .context("cannot run `git`: is git installed and on PATH?")
-    }
-
-    /// Runs git and returns stdout; a failure carries git's message.
-    fn run(&self, args: &[&str]) -> Result<Vec<u8>> {
-        let out = self.output(args)?;
-        if !out.status.success() {
-            bail!(
-                "`git {}` failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(out.stdout)
-    }
-
-    fn ok(&self, args: &[&str]) -> bool {
-        self.output(args).is_ok_and(|o| o.status.success())
-    }
-
-    fn text(&self, args: &[&str]) -> Result<String> {
-        Ok(String::from_utf8_lossy(&self.run(args)?).trim().to_string())
+        self.git.dir()
     }
 
     /// A work tree git can use (and will agree to: `safe.directory`).
     pub fn is_work_tree(&self) -> bool {
-        self.output(&["rev-parse", "--is-inside-work-tree"])
-            .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"true"))
+        self.git.is_work_tree()
     }
 
     pub fn has_remote(&self) -> bool {
-        self.ok(&["remote", "get-url", &self.remote])
+        self.git.has_remote(&self.remote)
     }
 
     pub fn is_shallow(&self) -> bool {
-        self.text(&["rev-parse", "--is-shallow-repository"])
-            .is_ok_and(|s| s == "true")
+        self.git.is_shallow()
     }
 
     /// The commit `rev` names, if it is here.
     pub fn commit(&self, rev: &str) -> Option<String> {
-        let spec = format!("{rev}^{{commit}}");
-        self.text(&[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            &spec,
-        ])
-        .ok()
-        .filter(|s| !s.is_empty())
+        self.git.commit(rev)
     }
 
     pub fn merge_base(&self, a: &str, b: &str) -> Option<String> {
-        self.text(&["merge-base", a, b])
-            .ok()
-            .filter(|s| !s.is_empty())
+        self.git.merge_base(a, b)
     }
 
     pub fn is_ancestor(&self, a: &str, b: &str) -> bool {
-        self.ok(&["merge-base", "--is-ancestor", a, b])
+        self.git.is_ancestor(a, b)
     }
 
     fn fetch(&self, extra: &[&str], what: &[&str]) -> Result<()> {
-        let mut args = vec!["fetch", "--no-tags", "--no-write-fetch-head", "--quiet"];
-        args.extend_from_slice(extra);
-        args.push(&self.remote);
-        args.extend_from_slice(what);
-        self.run(&args).map(|_| ())
+        Ok(self.git.fetch(&self.remote, extra, what)?)
     }
 
     /// Resolves a branch, tag or commit name to a commit here, fetching it
@@ -190,7 +132,7 @@ impl Git {
         if !self.has_remote() {
             bail!(
                 "`{name}` is not a commit, branch or tag in {} and there is no `{}` remote to fetch it from",
-                self.dir.display(),
+                self.dir().display(),
                 self.remote
             );
         }
@@ -273,56 +215,25 @@ impl Git {
     /// `git diff --no-renames --name-status -z base head`: a rename is a
     /// deletion plus an addition, as in dorny.
     pub fn diff(&self, base: &str, head: &str) -> Result<Vec<ChangedFile>> {
-        let out = self.run(&[
-            "diff",
-            "--no-renames",
-            "--name-status",
-            "-z",
-            "--no-ext-diff",
-            base,
-            head,
-            "--",
-        ])?;
-        parse_name_status(&out)
+        Ok(changed(self.git.diff_name_status(base, head)?))
     }
 
     /// Uncommitted changes: work tree and index against HEAD, plus untracked
     /// files that are not ignored (as `added`).
     pub fn uncommitted(&self) -> Result<Vec<ChangedFile>> {
         let mut files = if self.commit("HEAD").is_some() {
-            parse_name_status(&self.run(&[
-                "diff",
-                "--no-renames",
-                "--name-status",
-                "-z",
-                "--no-ext-diff",
-                "HEAD",
-                "--",
-            ])?)?
+            changed(self.git.diff_name_status_worktree("HEAD")?)
         } else {
             // No commit yet: everything in the index is new.
             self.list_files()?
         };
-        let untracked = self.run(&["ls-files", "-z", "--others", "--exclude-standard", "--"])?;
-        for p in untracked.split(|b| *b == 0).filter(|p| !p.is_empty()) {
-            let path =
-                String::from_utf8(p.to_vec()).context("an untracked file's name is not UTF-8")?;
-            files.push(ChangedFile::new(path, "added"));
-        }
+        files.extend(added(self.git.untracked_files()?));
         Ok(files)
     }
 
     /// Every tracked file, as `added` (an initial push).
     pub fn list_files(&self) -> Result<Vec<ChangedFile>> {
-        let out = self.run(&["ls-files", "-z", "--"])?;
-        out.split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                String::from_utf8(p.to_vec())
-                    .map(|p| ChangedFile::new(p, "added"))
-                    .context("a file's name is not UTF-8")
-            })
-            .collect()
+        Ok(added(self.git.tracked_files()?))
     }
 
     /// The files of one commit against its first parent (all `added` for a
@@ -335,40 +246,19 @@ impl Git {
         }
         match self.commit(&parent) {
             Some(p) => self.diff(&p, commit),
-            None => {
-                let out = self.run(&[
-                    "ls-tree",
-                    "-r",
-                    "-z",
-                    "--name-only",
-                    "--full-tree",
-                    commit,
-                    "--",
-                ])?;
-                out.split(|b| *b == 0)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| {
-                        String::from_utf8(p.to_vec())
-                            .map(|p| ChangedFile::new(p, "added"))
-                            .context("a file's name is not UTF-8")
-                    })
-                    .collect()
-            }
+            None => Ok(added(self.git.tree_files(commit)?)),
         }
     }
 
     /// The checked-out branch, else an exact tag, else the commit.
     pub fn current_ref(&self) -> Result<String> {
-        let branch = self.text(&["rev-parse", "--abbrev-ref", "HEAD"])?;
-        if !branch.is_empty() && branch != "HEAD" {
+        if let Some(branch) = self.git.current_branch()? {
             return Ok(branch);
         }
-        if let Ok(tag) = self.text(&["describe", "--tags", "--exact-match"])
-            && !tag.is_empty()
-        {
+        if let Some(tag) = self.git.exact_tag() {
             return Ok(tag);
         }
-        self.text(&["rev-parse", "HEAD"])
+        Ok(self.git.text(&["rev-parse", "HEAD"])?)
     }
 }
 

@@ -12,10 +12,71 @@ use sha2::{Digest as _, Sha256};
 pub struct Digest(String);
 
 /// Why a string is not a [`Digest`].
+///
+/// The message is short; [`DigestParseError::reason`] says what exactly is wrong and
+/// how to fix it, for tools that take digests from users.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid digest {input:?}: expected sha256: followed by 64 lower-case hex digits")]
 pub struct DigestParseError {
     input: String,
+}
+
+const PREFIX: &str = "sha256:";
+const HEX_LEN: usize = 64;
+
+impl DigestParseError {
+    /// The rejected input.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// What is wrong with the input and what to do about it: a tag instead of a
+    /// digest, an image reference instead of its digest part, a missing `sha256:`,
+    /// another algorithm, upper-case hex, a truncated value, whitespace.
+    pub fn reason(&self) -> String {
+        let input = self.input.as_str();
+        if input.trim() != input {
+            return "it has leading or trailing whitespace; pass the digest alone".into();
+        }
+        if let Some((name, digest)) = input.rsplit_once('@') {
+            return format!(
+                "it is an image reference; pass only the digest part `{digest}` (without `{name}@`)"
+            );
+        }
+        let Some(hex) = input.strip_prefix(PREFIX) else {
+            if input.len() == HEX_LEN && input.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return format!(
+                    "missing the algorithm prefix; use `sha256:{}`",
+                    input.to_ascii_lowercase()
+                );
+            }
+            if let Some((algo, _)) = input.split_once(':') {
+                return format!(
+                    "algorithm `{algo}` is not supported; expected `sha256:` followed by 64 hex characters"
+                );
+            }
+            return "expected `sha256:` followed by 64 lower-case hex characters; this looks like a tag, resolve it to a digest first".into();
+        };
+        if let Some((i, c)) = hex.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+            return format!(
+                "character {c:?} at position {} is not a hex digit",
+                PREFIX.len() + i
+            );
+        }
+        if hex.len() != HEX_LEN {
+            return format!(
+                "expected {HEX_LEN} hex characters after `sha256:`, found {}; was it truncated?",
+                hex.len()
+            );
+        }
+        if hex.bytes().any(|b| b.is_ascii_uppercase()) {
+            return format!(
+                "hex must be lower-case; use `sha256:{}`",
+                hex.to_ascii_lowercase()
+            );
+        }
+        "expected `sha256:` followed by 64 lower-case hex characters".into()
+    }
 }
 
 impl Digest {
@@ -124,6 +185,27 @@ mod tests {
         assert!(Digest::parse(&format!("sha256:{}g", "a".repeat(63))).is_err());
         assert!(Digest::parse(&hex).is_err());
         assert!(Digest::parse("").is_err());
+    }
+
+    #[test]
+    fn reasons_say_what_to_do() {
+        // Moved from gitops-bump's own digest type: one Digest in the workspace.
+        const HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let reason = |s: &str| Digest::parse(s).unwrap_err().reason();
+        assert!(reason(HEX).contains(&format!("use `sha256:{HEX}`")));
+        assert!(reason("v1.2.3").contains("looks like a tag"));
+        assert!(reason(&format!("sha512:{HEX}")).contains("`sha512` is not supported"));
+        assert!(reason(&format!("sha256:{}", &HEX[..63])).contains("found 63"));
+        assert!(reason(&format!("sha256:{HEX}0")).contains("found 65"));
+        assert!(reason(&format!("sha256:{}", HEX.to_uppercase())).contains("lower-case"));
+        assert!(reason(&format!("sha256:{}g", &HEX[..63])).contains("'g' at position 70"));
+        assert!(reason(&format!(" sha256:{HEX}")).contains("whitespace"));
+        assert!(reason(&format!("ghcr.io/a/b@sha256:{HEX}")).contains("without `ghcr.io/a/b@`"));
+        assert!(reason("").contains("expected `sha256:`"));
+        assert_eq!(Digest::parse("latest").unwrap_err().input(), "latest");
+        let d = Digest::parse(&format!("sha256:{HEX}")).unwrap();
+        assert_eq!(d.hex(), HEX);
+        assert_eq!(d.to_string(), format!("sha256:{HEX}"));
     }
 
     #[test]

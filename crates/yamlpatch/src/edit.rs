@@ -5,8 +5,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::yaml::{self, Step};
-use crate::{Digest, KeyPath};
+use crate::keypath::KeyPath;
+use crate::steps::{Step, describe};
+use crate::yaml;
 
 /// Where a digest lives in a file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -58,7 +59,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Helm(path) => write!(f, "{path}"),
-            Target::Kustomize { .. } => f.write_str(&yaml::describe(&self.steps())),
+            Target::Kustomize { .. } => f.write_str(&describe(&self.steps())),
         }
     }
 }
@@ -124,43 +125,41 @@ pub fn set_value(src: &str, target: &Target, value: &str) -> Result<Edited> {
     })
 }
 
-/// [`set_value`] with a validated digest.
-pub fn set_digest(src: &str, target: &Target, digest: &Digest) -> Result<Edited> {
-    set_value(src, target, digest.as_str())
-}
-
-/// One value to set: a digest at a target in a file.
+/// One value to set: `value` at a target in a file.
+///
+/// `V` is the value's type: any string-like value the caller has validated (an image
+/// digest, say); the engine writes `value.as_ref()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Edit {
+pub struct Edit<V = String> {
     /// The file, as a key into the sources given to [`apply_edits`].
     pub path: PathBuf,
     /// Where in the file.
     pub target: Target,
-    /// The digest to set.
-    pub digest: Digest,
+    /// The value to set.
+    pub value: V,
 }
 
 /// One value in a file, before and after.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValueChange {
+pub struct ValueChange<V = String> {
     /// Where in the file.
     pub target: Target,
     /// The value before; `None` when missing or null.
     pub old: Option<String>,
     /// The value now.
-    pub new: Digest,
+    pub new: V,
 }
 
-impl ValueChange {
+impl<V: AsRef<str>> ValueChange<V> {
     /// Whether the value differs from before.
     pub fn changed(&self) -> bool {
-        self.old.as_deref() != Some(self.new.as_str())
+        self.old.as_deref() != Some(self.new.as_ref())
     }
 }
 
 /// One file, before and after all its edits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileChange {
+pub struct FileChange<V = String> {
     /// The file, as given in the edits.
     pub path: PathBuf,
     /// Content before.
@@ -168,12 +167,12 @@ pub struct FileChange {
     /// Content after.
     pub after: String,
     /// Every value set in this file, in the order of the edits.
-    pub values: Vec<ValueChange>,
+    pub values: Vec<ValueChange<V>>,
     /// Notes from the edits (see [`Edited::notes`]).
     pub notes: Vec<String>,
 }
 
-impl FileChange {
+impl<V> FileChange<V> {
     /// Whether the file content differs from before.
     pub fn changed(&self) -> bool {
         self.before != self.after
@@ -202,8 +201,11 @@ pub fn unified_diff(path: &Path, before: &str, after: &str) -> String {
 /// fails the whole change, naming its file. Edits to the same file are applied in order.
 /// Returns one [`FileChange`] per file touched, in the order files first appear in
 /// `edits`, including files where every value was already set (`changed() == false`).
-pub fn apply_edits(sources: &BTreeMap<PathBuf, String>, edits: &[Edit]) -> Result<Vec<FileChange>> {
-    let mut changes: Vec<FileChange> = Vec::new();
+pub fn apply_edits<V: AsRef<str> + Clone>(
+    sources: &BTreeMap<PathBuf, String>,
+    edits: &[Edit<V>],
+) -> Result<Vec<FileChange<V>>> {
+    let mut changes: Vec<FileChange<V>> = Vec::new();
     for edit in edits {
         let index = match changes.iter().position(|c| c.path == edit.path) {
             Some(i) => i,
@@ -225,13 +227,13 @@ pub fn apply_edits(sources: &BTreeMap<PathBuf, String>, edits: &[Edit]) -> Resul
             }
         };
         let change = &mut changes[index];
-        let edited = set_digest(&change.after, &edit.target, &edit.digest)
+        let edited = set_value(&change.after, &edit.target, edit.value.as_ref())
             .map_err(|e| e.in_file(&edit.path))?;
         change.after = edited.text;
         change.values.push(ValueChange {
             target: edit.target.clone(),
             old: edited.old,
-            new: edit.digest.clone(),
+            new: edit.value.clone(),
         });
         for note in edited.notes {
             if !change.notes.contains(&note) {

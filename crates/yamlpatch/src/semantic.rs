@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
 use crate::error::{Error, Result};
-use crate::yaml::{Step, describe};
+use crate::steps::{Step, describe};
 
 fn load_all(src: &str) -> Result<Vec<Value>, String> {
     // libyaml (via unsafe-libyaml) counts a leading BOM as a column of the first line and

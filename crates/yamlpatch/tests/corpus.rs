@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use bitvault_gitops_bump::{Digest, KeyPath, Target, get_value, set_digest};
+use bitvault_yamlpatch::{KeyPath, Target, get_value, set_value};
 use serde_norway::{Mapping, Value};
 use similar::{ChangeTag, TextDiff};
 
@@ -66,7 +66,7 @@ fn set_in(value: &mut Value, path: &[String], new: Value) {
 
 #[test]
 fn every_image_in_the_corpus_changes_one_value_only() {
-    let digest = Digest::parse(D).unwrap();
+    let digest = D;
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -92,7 +92,7 @@ fn every_image_in_the_corpus_changes_one_value_only() {
             let key = KeyPath::from_segments(segments.clone());
             let target = Target::Helm(key.clone());
             let old = get_value(&src, &target).unwrap();
-            let edited = set_digest(&src, &target, &digest)
+            let edited = set_value(&src, &target, digest)
                 .unwrap_or_else(|e| panic!("{name}: setting {key}: {e}"));
             let after = &edited.text;
             total += 1;
@@ -152,7 +152,7 @@ fn every_image_in_the_corpus_changes_one_value_only() {
                 continue;
             }
             let crlf = format!("\u{feff}{}", src.replace('\n', "\r\n"));
-            let edited_crlf = set_digest(&crlf, &target, &digest)
+            let edited_crlf = set_value(&crlf, &target, digest)
                 .unwrap_or_else(|e| panic!("{name} (CRLF): setting {key}: {e}"));
             assert_eq!(
                 edited_crlf.text,
@@ -195,7 +195,7 @@ fn all_mapping_paths(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<St
 
 #[test]
 fn adding_a_key_under_any_mapping_in_the_corpus_adds_one_line() {
-    let digest = Digest::parse(D).unwrap();
+    let digest = D;
     let mut total = 0;
     for entry in std::fs::read_dir(corpus_dir()).unwrap() {
         let file = entry.unwrap().path();
@@ -212,7 +212,7 @@ fn adding_a_key_under_any_mapping_in_the_corpus_adds_one_line() {
             let mut segments = path.clone();
             segments.push("digest".into());
             let key = KeyPath::from_segments(segments.clone());
-            let edited = match set_digest(&src, &Target::Helm(key.clone()), &digest) {
+            let edited = match set_value(&src, &Target::Helm(key.clone()), digest) {
                 Ok(edited) => edited,
                 // Anchored, shared mappings are refused on purpose.
                 Err(e) if e.to_string().contains("reused elsewhere") => continue,

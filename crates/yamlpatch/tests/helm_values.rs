@@ -1,21 +1,21 @@
 //! The Helm values editor: each case shows the whole file before and after.
 
-use bitvault_gitops_bump::{Digest, Error, Target, get_value, set_digest, set_value};
+use bitvault_yamlpatch::{Error, Target, get_value, set_value};
 
 const D: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 
-fn digest() -> Digest {
-    Digest::parse(D).unwrap()
+fn digest() -> &'static str {
+    D
 }
 
 fn set(src: &str, path: &str) -> String {
-    set_digest(src, &Target::helm(path).unwrap(), &digest())
+    set_value(src, &Target::helm(path).unwrap(), digest())
         .unwrap_or_else(|e| panic!("setting {path}: {e}"))
         .text
 }
 
 fn fail(src: &str, path: &str) -> String {
-    let e = set_digest(src, &Target::helm(path).unwrap(), &digest()).unwrap_err();
+    let e = set_value(src, &Target::helm(path).unwrap(), digest()).unwrap_err();
     assert!(
         matches!(
             e.root(),
@@ -311,7 +311,7 @@ fn invalid_yaml_is_reported_with_position() {
 #[test]
 fn setting_the_same_value_changes_nothing() {
     let src = format!("image:\n  digest: \"{D}\"\n");
-    let edited = set_digest(&src, &Target::helm("image.digest").unwrap(), &digest()).unwrap();
+    let edited = set_value(&src, &Target::helm("image.digest").unwrap(), digest()).unwrap();
     assert_eq!(edited.text, src);
     assert_eq!(edited.old.as_deref(), Some(D));
 }
@@ -319,18 +319,18 @@ fn setting_the_same_value_changes_nothing() {
 #[test]
 fn reports_old_value_and_reads_back() {
     let t = Target::helm("image.digest").unwrap();
-    let edited = set_digest("image:\n  digest: old\n", &t, &digest()).unwrap();
+    let edited = set_value("image:\n  digest: old\n", &t, digest()).unwrap();
     assert_eq!(edited.old.as_deref(), Some("old"));
     assert_eq!(get_value(&edited.text, &t).unwrap().as_deref(), Some(D));
-    assert_eq!(set_digest("image: {}\n", &t, &digest()).unwrap().old, None);
+    assert_eq!(set_value("image: {}\n", &t, digest()).unwrap().old, None);
 }
 
 #[test]
 fn digest_in_tag_field_is_noted() {
-    let edited = set_digest(
+    let edited = set_value(
         &format!("image:\n  tag: v1@{D}\n"),
         &Target::helm("image.digest").unwrap(),
-        &digest(),
+        digest(),
     )
     .unwrap();
     assert_eq!(edited.notes.len(), 1);

@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use bitvault_gitops_bump::{Digest, Edit, Error, Target, apply_edits, set_digest};
+use bitvault_yamlpatch::{Edit, Error, Target, apply_edits, set_value};
 
 const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
-fn d(s: &str) -> Digest {
-    Digest::parse(s).unwrap()
+fn d(s: &str) -> String {
+    s.to_string()
 }
 
 const KUSTOMIZATION: &str = "\
@@ -29,7 +29,7 @@ images:
 
 #[test]
 fn replaces_existing_digest_keeping_new_name() {
-    let out = set_digest(KUSTOMIZATION, &Target::kustomize("ghcr.io/org/api"), &d(D1)).unwrap();
+    let out = set_value(KUSTOMIZATION, &Target::kustomize("ghcr.io/org/api"), &d(D1)).unwrap();
     assert_eq!(
         out.text,
         KUSTOMIZATION.replace(
@@ -46,7 +46,7 @@ fn replaces_existing_digest_keeping_new_name() {
 
 #[test]
 fn adds_digest_after_new_tag_and_notes_precedence() {
-    let out = set_digest(KUSTOMIZATION, &Target::kustomize("ghcr.io/org/web"), &d(D1)).unwrap();
+    let out = set_value(KUSTOMIZATION, &Target::kustomize("ghcr.io/org/web"), &d(D1)).unwrap();
     assert_eq!(
         out.text,
         KUSTOMIZATION.replace(
@@ -64,7 +64,7 @@ fn adds_digest_after_new_tag_and_notes_precedence() {
 
 #[test]
 fn adds_digest_to_flow_entry() {
-    let out = set_digest(
+    let out = set_value(
         KUSTOMIZATION,
         &Target::kustomize("ghcr.io/org/worker"),
         &d(D1),
@@ -81,7 +81,7 @@ fn adds_digest_to_flow_entry() {
 
 #[test]
 fn unknown_image_lists_the_known_ones() {
-    let e = set_digest(
+    let e = set_value(
         KUSTOMIZATION,
         &Target::kustomize("ghcr.io/org/nope"),
         &d(D1),
@@ -96,12 +96,12 @@ fn unknown_image_lists_the_known_ones() {
 
 #[test]
 fn missing_images_list_is_an_error() {
-    let e = set_digest("resources: [a.yaml]\n", &Target::kustomize("app"), &d(D1)).unwrap_err();
+    let e = set_value("resources: [a.yaml]\n", &Target::kustomize("app"), &d(D1)).unwrap_err();
     assert!(
         e.to_string().contains("no list entry with `name: app`"),
         "{e}"
     );
-    let e = set_digest("images: {}\n", &Target::kustomize("app"), &d(D1)).unwrap_err();
+    let e = set_value("images: {}\n", &Target::kustomize("app"), &d(D1)).unwrap_err();
     assert!(
         e.to_string()
             .contains("`images` is a mapping, expected a list"),
@@ -125,17 +125,17 @@ fn several_images_several_files_one_change() {
         Edit {
             path: "envs/prod/values.yaml".into(),
             target: Target::helm("image.digest").unwrap(),
-            digest: d(D1),
+            value: d(D1),
         },
         Edit {
             path: "k/kustomization.yaml".into(),
             target: Target::kustomize("ghcr.io/org/api"),
-            digest: d(D2),
+            value: d(D2),
         },
         Edit {
             path: "k/kustomization.yaml".into(),
             target: Target::kustomize("ghcr.io/org/worker"),
-            digest: d(D2),
+            value: d(D2),
         },
     ];
     let changes = apply_edits(&sources, &edits).unwrap();
@@ -172,12 +172,12 @@ fn one_failing_edit_fails_the_change_and_names_the_file() {
         Edit {
             path: "a.yaml".into(),
             target: Target::helm("image.digest").unwrap(),
-            digest: d(D1),
+            value: d(D1),
         },
         Edit {
             path: "b.yaml".into(),
             target: Target::helm("image.digest").unwrap(),
-            digest: d(D1),
+            value: d(D1),
         },
     ];
     let e = apply_edits(&sources, &edits).unwrap_err();
@@ -191,7 +191,7 @@ fn one_failing_edit_fails_the_change_and_names_the_file() {
         &[Edit {
             path: "c.yaml".into(),
             target: Target::helm("image.digest").unwrap(),
-            digest: d(D1),
+            value: d(D1),
         }],
     )
     .unwrap_err();

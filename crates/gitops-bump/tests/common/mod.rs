@@ -1,28 +1,17 @@
-//! Shared by the integration tests: real `git` in a test checkout.
+//! Shared by the integration tests: real `git` in a test checkout, through the one git
+//! runner ([`bitvault_git::Git`]).
+#![allow(dead_code)]
 
 use std::path::Path;
-use std::process::Command;
 
-/// Runs `git -C root ARGS` with a fixed test identity; panics on failure.
+/// Runs `git -C root ARGS` with a fixed test identity; panics on failure, with git's
+/// message.
 pub fn git(root: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args([
-            "-c",
-            "user.name=test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let out = bitvault_git::Git::new(root)
+        .with_config("user.name", "test")
+        .with_config("user.email", "test@example.com")
+        .with_config("commit.gpgsign", "false")
+        .run(args)
+        .unwrap_or_else(|e| panic!("{e}"));
+    String::from_utf8(out).unwrap()
 }
