@@ -160,8 +160,17 @@ impl Reader {
         }
     }
 
-    /// A small blob or manifest, digest-checked.
-    pub fn read_small(&self, digest: &Digest) -> Result<Vec<u8>> {
+    /// A manifest or index, digest-checked.
+    pub fn read_manifest(&self, digest: &Digest) -> Result<Vec<u8>> {
+        self.read(digest, true)
+    }
+
+    /// A small blob (a config), digest-checked.
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        self.read(digest, false)
+    }
+
+    fn read(&self, digest: &Digest, manifest: bool) -> Result<Vec<u8>> {
         match self {
             Reader::Registry {
                 client,
@@ -170,12 +179,10 @@ impl Reader {
             } => {
                 let bytes = handle
                     .block_on(async {
-                        match client.get_manifest(repo, digest).await {
-                            Ok(m) => Ok(m.bytes),
-                            Err(bitvault_registry::Error::NotFound(_)) => {
-                                client.get_blob(repo, digest).await
-                            }
-                            Err(e) => Err(e),
+                        if manifest {
+                            client.get_manifest(repo, digest).await.map(|m| m.bytes)
+                        } else {
+                            client.get_blob(repo, digest).await
                         }
                     })
                     .with_context(|| format!("reading {digest} from {repo}"))?;
@@ -196,7 +203,7 @@ impl Reader {
 
     /// A config blob, parsed. A config that is not JSON is an error.
     fn read_json(&self, digest: &Digest) -> Result<Value> {
-        let bytes = self.read_small(digest)?;
+        let bytes = self.read_blob(digest)?;
         serde_json::from_slice(&bytes).with_context(|| format!("{digest} is not json"))
     }
 
@@ -271,7 +278,7 @@ pub fn resolve(source: &Source, reader: &Reader) -> Result<Image> {
             });
         }
     };
-    let bytes = reader.read_small(&digest)?;
+    let bytes = reader.read_manifest(&digest)?;
     let doc: Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("{}: manifest is not json", source.display()))?;
     let media_type = doc
@@ -301,7 +308,7 @@ pub fn resolve(source: &Source, reader: &Reader) -> Result<Image> {
                     source.display()
                 );
             }
-            let bytes = reader.read_small(&d)?;
+            let bytes = reader.read_manifest(&d)?;
             platforms.push(platform_image(reader, d, &bytes, Some(platform))?);
         }
         if platforms.is_empty() {

@@ -41,6 +41,8 @@ pub struct BuildInfo {
     pub main: Option<(String, String)>,
     /// Dependencies (after replacements) as (path, version).
     pub deps: Vec<(String, String)>,
+    /// The `-ldflags` build setting.
+    pub ldflags: Option<String>,
 }
 
 /// The build info of a Go ELF binary, or `None` when it is not one.
@@ -107,6 +109,11 @@ pub fn build_info(data: &[u8]) -> Option<BuildInfo> {
                     *last = (path.to_string(), version.to_string());
                 }
             }
+            ["build", setting] => {
+                if let Some(v) = setting.strip_prefix("-ldflags=") {
+                    info.ldflags = Some(v.trim_matches('"').to_owned());
+                }
+            }
             _ => {}
         }
     }
@@ -147,11 +154,54 @@ fn read_varint_string<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
     Some(s)
 }
 
+/// The purl of a module as syft writes it: `host/owner` as namespace, the third segment
+/// as name, the rest as subpath (`pkg:golang/github.com/moby/sys@v0.7.2#mountinfo`).
 fn module_purl(path: &str, version: &str) -> String {
-    match path.rsplit_once('/') {
-        Some((ns, name)) => purl("golang", Some(ns), name, version, &[]),
-        None => purl("golang", None, path, version, &[]),
+    let segs: Vec<&str> = path.split('/').collect();
+    let (ns, name, sub) = match segs.len() {
+        1 => (None, segs[0].to_owned(), None),
+        2 | 3 => (
+            Some(segs[..segs.len() - 1].join("/")),
+            segs[segs.len() - 1].to_owned(),
+            None,
+        ),
+        _ => (
+            Some(segs[..2].join("/")),
+            segs[2].to_owned(),
+            Some(segs[3..].join("/")),
+        ),
+    };
+    let mut p = purl("golang", ns.as_deref(), &name, version, &[]);
+    if let Some(sub) = sub {
+        p.push('#');
+        p.push_str(&sub);
     }
+    p
+}
+
+/// The main module's version from `-ldflags` `-X <pkg>.version=<v>` when the toolchain
+/// recorded `(devel)`, as release builds (goreleaser) set it; `v` prefixed like module
+/// versions.
+fn version_from_ldflags(ldflags: &str) -> Option<String> {
+    let mut words = ldflags.split_whitespace();
+    while let Some(w) = words.next() {
+        let set = if w == "-X" {
+            words.next()?
+        } else if let Some(rest) = w.strip_prefix("-X=") {
+            rest
+        } else {
+            continue;
+        };
+        let (key, value) = set.split_once('=')?;
+        let last = key.rsplit('.').next().unwrap_or(key);
+        if last.eq_ignore_ascii_case("version") {
+            let v = value.trim_start_matches('v');
+            if v.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+                return Some(format!("v{v}"));
+            }
+        }
+    }
+    None
 }
 
 fn packages(path: &str, info: &BuildInfo) -> Vec<Package> {
@@ -160,10 +210,16 @@ fn packages(path: &str, info: &BuildInfo) -> Vec<Package> {
         layer: None,
     };
     let mut out = Vec::new();
-    if let Some((m, v)) = &info.main
-        && !v.is_empty()
-    {
-        out.push(Package::new("go", "golang", m, v, module_purl(m, v), loc()));
+    if let Some((m, v)) = &info.main {
+        let v = match v.as_str() {
+            "" | "(devel)" => info
+                .ldflags
+                .as_deref()
+                .and_then(version_from_ldflags)
+                .unwrap_or_else(|| "(devel)".to_owned()),
+            v => v.to_owned(),
+        };
+        out.push(Package::new("go", "golang", m, &v, module_purl(m, &v), loc()));
     }
     for (m, v) in &info.deps {
         out.push(Package::new("go", "golang", m, v, module_purl(m, v), loc()));
@@ -199,6 +255,22 @@ mod tests {
         assert_eq!(read_varint_string(&mut data), Some(&b"abc"[..]));
         assert_eq!(read_varint_string(&mut data), Some(&b"x"[..]));
         assert_eq!(read_varint_string(&mut data), None);
+    }
+
+    #[test]
+    fn purls_and_ldflags() {
+        assert_eq!(
+            module_purl("github.com/moby/sys/mountinfo", "v0.7.2"),
+            "pkg:golang/github.com/moby/sys@v0.7.2#mountinfo"
+        );
+        assert_eq!(
+            module_purl("golang.org/x/crypto", "v0.31.0"),
+            "pkg:golang/golang.org/x/crypto@v0.31.0"
+        );
+        assert_eq!(
+            version_from_ldflags("-w -s -X github.com/anchore/syft/cmd/syft/internal.version=1.18.1 -X x.gitCommit=abc").as_deref(),
+            Some("v1.18.1")
+        );
     }
 
     #[test]
