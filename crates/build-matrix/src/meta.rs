@@ -186,8 +186,9 @@ pub fn metadata(ctx: &GitContext, title: &str, licenses: Option<&str>) -> Metada
             push(format!("pr-{n}"));
         }
     }
-    if ctx.sha.len() >= 7 {
-        push(format!("sha-{}", &ctx.sha[..7]));
+    // `get`: a SHA that is not ASCII has no tag rather than a panic.
+    if let Some(short) = ctx.sha.get(..7) {
+        push(format!("sha-{short}"));
     }
     let version = tags.first().cloned().unwrap_or_default();
     let mut labels = BTreeMap::new();

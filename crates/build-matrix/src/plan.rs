@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
+use bitvault_path_filter::filter::OrderedGlobs;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
@@ -29,14 +30,16 @@ pub struct Selection<'a> {
     pub changed_files: &'a [String],
 }
 
-/// Picks the affected images. `matches(patterns, file)` is the glob test
-/// (path-filter's picomatch-compatible matcher).
+/// Picks the affected images. An image's `paths` are an ordered glob list
+/// (path-filter's [`OrderedGlobs`]: picomatch-compatible globs, a later
+/// `!pattern` removes what earlier ones matched). Returns the images with
+/// the reason each was picked, and warnings about patterns.
 pub fn select(
     catalog: &Catalog,
     sel: &Selection,
-    matches: &dyn Fn(&[String], &str) -> Result<bool>,
-) -> Result<BTreeMap<String, Reason>> {
+) -> Result<(BTreeMap<String, Reason>, Vec<String>)> {
     let mut out = BTreeMap::new();
+    let mut warnings = Vec::new();
     for (name, image) in &catalog.images {
         if sel.all {
             out.insert(name.clone(), Reason::All);
@@ -51,15 +54,19 @@ pub fn select(
             continue;
         }
         if !image.paths.is_empty() {
-            for file in sel.changed_files {
-                if matches(&image.paths, file)? {
-                    out.insert(name.clone(), Reason::Path(file.clone()));
-                    break;
-                }
+            let (globs, w) = OrderedGlobs::new(name, &image.paths).with_context(|| {
+                format!("image catalog: image `{name}` has an invalid `paths` pattern")
+            })?;
+            warnings.extend(w.into_iter().map(|w| {
+                let w = w.strip_prefix("filter ").unwrap_or(&w);
+                format!("image catalog, `paths` of image {w}")
+            }));
+            if let Some(file) = sel.changed_files.iter().find(|f| globs.is_match(f)) {
+                out.insert(name.clone(), Reason::Path(file.clone()));
             }
         }
     }
-    Ok(out)
+    Ok((out, warnings))
 }
 
 /// One job of the matrix.

@@ -324,7 +324,13 @@ impl FilterSet {
                 }
             }
         }
-        let mut users = vec![Vec::new(); b.globs.len()];
+        let warnings = std::mem::take(&mut b.warnings);
+        Ok((FilterSet::assemble(filters, b.globs, mode), warnings))
+    }
+
+    /// The set of `filters` over `globs`, with each glob's users indexed.
+    fn assemble(filters: Vec<Filter>, globs: Vec<Glob>, mode: Mode) -> FilterSet {
+        let mut users = vec![Vec::new(); globs.len()];
         let mut unconditional = Vec::new();
         for (k, f) in filters.iter().enumerate() {
             let k = k as u32;
@@ -337,17 +343,13 @@ impl FilterSet {
                 }
             }
         }
-        let globs = GlobSet::new(b.globs);
-        Ok((
-            FilterSet {
-                filters,
-                globs,
-                mode,
-                users,
-                unconditional,
-            },
-            b.warnings,
-        ))
+        FilterSet {
+            filters,
+            globs: GlobSet::new(globs),
+            mode,
+            users,
+            unconditional,
+        }
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -424,6 +426,57 @@ impl FilterSet {
                 inside
             }
         }
+    }
+}
+
+/// An ordered list of patterns, read as `.gitignore` and GitHub's
+/// `on.<event>.paths` read theirs (and as a filter with `ordered: true`):
+/// a path is in when the last pattern that speaks about it is a positive
+/// one; `!x` takes out what earlier patterns put in, and a later positive
+/// pattern puts it back. Each glob is compiled once.
+///
+/// ```
+/// use bitvault_path_filter::filter::OrderedGlobs;
+///
+/// let (globs, _warnings) = OrderedGlobs::new("paths", &["src/**", "!**/*.md", "src/README.md"]).unwrap();
+/// assert!(globs.is_match("src/a.rs"));
+/// assert!(!globs.is_match("src/notes.md"));
+/// assert!(globs.is_match("src/README.md"));
+/// assert!(!globs.is_match("docs/a.rs"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct OrderedGlobs {
+    set: FilterSet,
+}
+
+impl OrderedGlobs {
+    /// Compiles `patterns`; `what` names them in messages. Returns the
+    /// list and warnings (patterns that are not valid globs).
+    pub fn new<S: AsRef<str>>(what: &str, patterns: &[S]) -> Result<(Self, Vec<String>)> {
+        let mut b = Builder {
+            mode: Mode::Ordered,
+            patterns: Vec::new(),
+            globs: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let mut rules = Vec::new();
+        for p in patterns {
+            rules.push(b.rule(None, p.as_ref(), what)?);
+        }
+        let filters = vec![Filter {
+            name: what.to_string(),
+            rules,
+        }];
+        let set = FilterSet::assemble(filters, b.globs, Mode::Ordered);
+        Ok((Self { set }, b.warnings))
+    }
+
+    /// Whether the path is in.
+    pub fn is_match(&self, path: &str) -> bool {
+        let mut m = Matches::default();
+        self.set.globs.matches_into(path, &mut m);
+        let file = ChangedFile::new(path, "modified");
+        self.set.filter_matches(&self.set.filters[0], &file, &m)
     }
 }
 
