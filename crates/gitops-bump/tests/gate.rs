@@ -1,7 +1,8 @@
 //! The signature gate: `require-signature: true` verifies each digest in its
 //! registry with the verifier of `bitvault verify` before anything is
 //! written. Real registry (testkit), local Sigstore stack, real signatures
-//! made by `bitvault sign-keyless`.
+//! made by `bitvault sign-keyless`; the gate calls
+//! `bitvault_sigstore::verify::image` with the full policy of its inputs.
 
 use std::collections::BTreeMap;
 
@@ -51,7 +52,7 @@ fn flags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 /// by sign-keyless.
 struct Fixture {
     stack: LocalSigstore,
-    _reg: Registry,
+    reg: Registry,
     tmp: tempfile::TempDir,
     trust: String,
     repo: String,
@@ -83,7 +84,7 @@ fn fixture() -> Fixture {
     bitvault_sign_keyless::run(&mut sign).unwrap();
     Fixture {
         stack,
-        _reg: reg,
+        reg,
         tmp,
         trust,
         repo,
@@ -204,4 +205,114 @@ fn the_gate_runs_before_any_github_request() {
     let body = pulls[0].body.clone().unwrap_or_default();
     assert!(body.contains("signature verified"), "{body}");
     gh.assert_no_violations();
+}
+
+/// Sign `image` with sign-keyless, with `claims` as the token's (another
+/// repository's workflow, say) and the given extra inputs.
+fn sign(f: &Fixture, image: &str, claims: &GithubClaims, extra: &[(&str, &str)]) {
+    let token = f.stack.mint_token(claims, "sigstore");
+    let mut inputs = vec![
+        ("images", image),
+        ("trust-config", f.trust.as_str()),
+        ("identity-token", token.as_str()),
+    ];
+    inputs.extend_from_slice(extra);
+    let mut e = env(&f.stack, f.tmp.path());
+    e.set("GITHUB_REF", "refs/heads/main");
+    e.set("GITHUB_RUN_ATTEMPT", "1");
+    e.set("GITHUB_EVENT_NAME", "push");
+    let mut step = Step::new(&bitvault_sign_keyless::SPEC, &flags(&inputs), e).unwrap();
+    bitvault_sign_keyless::run(&mut step).unwrap();
+}
+
+/// The gate with the full policy: `source-repository` refuses a signature
+/// made by another repository's workflow (even one the identity regexp
+/// accepts), and `require: provenance` refuses a digest signed without
+/// provenance.
+#[test]
+fn the_gate_enforces_source_repository_and_required_provenance() {
+    let f = fixture();
+    let fork = GithubClaims {
+        repository: "someone/fork".into(),
+        ..GithubClaims::default()
+    };
+    let foreign = make_image(&f.reg, "demo/app", "foreign", "amd64");
+    sign(
+        &f,
+        &format!("{}@{foreign}", f.repo),
+        &fork,
+        &[("provenance", "false")],
+    );
+    let attested = make_image(&f.reg, "demo/app", "attested", "amd64");
+    sign(
+        &f,
+        &format!("{}@{attested}", f.repo),
+        &GithubClaims::default(),
+        &[],
+    );
+
+    let bump = |digest: &str, extra: &[(&str, &str)]| {
+        let dir = checkout();
+        let path = dir.path().display().to_string();
+        let mut inputs = vec![
+            ("path", path.as_str()),
+            ("environment", "dev"),
+            ("image", "app"),
+            ("digest", digest),
+            ("require-signature", "true"),
+            ("image-repository", f.repo.as_str()),
+            ("certificate-oidc-issuer", f.stack.issuer_url()),
+            ("trusted-root", f.trust.as_str()),
+        ];
+        inputs.extend_from_slice(extra);
+        let mut step = Step::new(&SPEC, &flags(&inputs), env(&f.stack, f.tmp.path())).unwrap();
+        let result = run(&mut step);
+        let after = std::fs::read_to_string(dir.path().join("envs/dev/values.yaml")).unwrap();
+        (result, after)
+    };
+    let any_github_workflow = ("certificate-identity-regexp", "^https://github.com/");
+
+    // source-repository: the fork's signature is refused, ours passes.
+    let (err, after) = bump(
+        &foreign,
+        &[any_github_workflow, ("source-repository", "acme/app")],
+    );
+    let err = format!("{:#}", err.unwrap_err());
+    assert!(err.contains("the signature gate refused"), "{err}");
+    assert!(
+        err.contains("certificate source repository https://github.com/someone/fork does not match expected acme/app"),
+        "{err}"
+    );
+    assert_eq!(after, VALUES, "nothing written for a refused digest");
+    let (ok, after) = bump(
+        &f.signed,
+        &[any_github_workflow, ("source-repository", "acme/app")],
+    );
+    ok.unwrap();
+    assert!(after.contains(f.signed.as_str()), "{after}");
+    // Without source-repository the regexp alone accepts the fork.
+    let (ok, _) = bump(&foreign, &[any_github_workflow]);
+    ok.unwrap();
+
+    // require: provenance: a digest signed without it is refused, one
+    // signed with it passes.
+    let identity = GithubClaims::default().identity();
+    let exact = ("certificate-identity", identity.as_str());
+    let (err, after) = bump(&f.signed, &[exact, ("require", "provenance")]);
+    let err = format!("{:#}", err.unwrap_err());
+    assert!(err.contains("the signature gate refused"), "{err}");
+    assert!(
+        err.contains("no verified SLSA provenance (https://slsa.dev/provenance/v1)"),
+        "{err}"
+    );
+    assert_eq!(after, VALUES);
+    let (ok, after) = bump(&attested, &[exact, ("require", "signature,provenance")]);
+    ok.unwrap();
+    assert!(after.contains(attested.as_str()), "{after}");
+
+    // An empty requirement is an error, not a pass.
+    let (err, after) = bump(&attested, &[exact, ("require", ",")]);
+    let err = format!("{:#}", err.unwrap_err());
+    assert!(err.starts_with("`require` is empty"), "{err}");
+    assert_eq!(after, VALUES);
 }

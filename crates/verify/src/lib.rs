@@ -178,7 +178,7 @@ pub enum Outcome {
         /// The `artifact` input, as given.
         artifact: String,
         /// What was proven.
-        verified: VerifiedBundle,
+        verified: Box<VerifiedBundle>,
     },
 }
 
@@ -187,7 +187,7 @@ pub fn verify(req: &Request) -> Result<Outcome> {
     match req {
         Request::File(args) => Ok(Outcome::File {
             artifact: args.artifact.clone(),
-            verified: verify_file_cli(args)?,
+            verified: Box::new(verify_file_cli(args)?),
         }),
         Request::Image(r) => {
             let root = match &r.trusted_root {
