@@ -166,5 +166,6 @@ mod tests {
         );
         assert!(s.contains("| a\\|b | **yes** | 1 |"), "{s}");
         assert!(s.contains("2 changed files (push `a..b`)"), "{s}");
+        insta::assert_snapshot!(s);
     }
 }

@@ -151,6 +151,15 @@ fn push_before_after() {
         )
     );
     assert!(r.summary.contains("| src | **yes** | 2 |"), "{}", r.summary);
+    insta::assert_snapshot!(redact_shas(&r.summary));
+}
+
+/// Commit ids vary from run to run: `[sha]` in snapshots.
+fn redact_shas(text: &str) -> String {
+    regex::Regex::new(r"\b[0-9a-f]{12}(?:[0-9a-f]{28})?\b")
+        .unwrap()
+        .replace_all(text, "[sha]")
+        .into_owned()
 }
 
 #[test]
@@ -182,6 +191,7 @@ fn force_push_compares_with_the_merge_base() {
     assert_eq!(out(&r, "src_files"), "src/b.rs");
     assert_eq!(out(&r, "docs"), "false");
     assert!(r.summary.contains("force push"), "{}", r.summary);
+    insta::assert_snapshot!(redact_shas(&r.summary));
 }
 
 #[test]
