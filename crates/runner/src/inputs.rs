@@ -591,6 +591,28 @@ mod tests {
         }
     }
 
+    /// Every input error, as a user (or a developer, for the bugs) reads it.
+    #[test]
+    fn input_error_messages() {
+        let resolve_err = |name: &str, value: &str| {
+            Inputs::resolve(&TYPED, &flags(&[(name, value)]), &Env::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let i = Inputs::resolve(&SPEC, &BTreeMap::new(), &Env::default()).unwrap();
+        let t = Inputs::resolve(&TYPED, &BTreeMap::new(), &Env::default()).unwrap();
+        let messages = [
+            i.required("filters").unwrap_err().to_string(),
+            resolve_err("draft", "yes"),
+            resolve_err("depth", "-1"),
+            resolve_err("mode", "bumpp"),
+            resolve_err("nope", "1"),
+            t.text("nmae").unwrap_err().to_string(),
+            t.integer("mode").unwrap_err().to_string(),
+        ];
+        insta::assert_snapshot!(messages.join("\n"));
+    }
+
     #[test]
     fn an_undeclared_name_is_an_error_and_remembered() {
         let i = Inputs::resolve(&TYPED, &BTreeMap::new(), &Env::default()).unwrap();
