@@ -276,3 +276,29 @@ fn plan_over_256_entries_names_the_limit() {
     assert!(!r.success);
     assert!(r.stderr.contains("limit of 256"), "{}", r.stderr);
 }
+
+/// A `GITHUB_SHA` that is not a commit id (here not even ASCII, which used
+/// to panic when cut to seven characters) is a clear error.
+#[test]
+fn plan_refuses_a_github_sha_that_is_not_a_commit_id() {
+    let dir = tmp();
+    std::fs::create_dir_all(dir.path().join(".github/bitvault")).unwrap();
+    std::fs::write(dir.path().join(".github/bitvault/images.yaml"), CATALOG).unwrap();
+    let r = bitvault(
+        dir.path(),
+        &["build-matrix", "--all", "true"],
+        &[
+            ("GITHUB_WORKSPACE", dir.path().to_str().unwrap()),
+            ("GITHUB_REF", "refs/heads/main"),
+            ("GITHUB_SHA", "ééééééééé"),
+        ],
+    );
+    assert!(!r.success);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("::error::GITHUB_SHA is \"ééééééééé\", not a commit id"),
+        "{}",
+        r.stderr
+    );
+}
