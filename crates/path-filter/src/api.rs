@@ -1,7 +1,9 @@
 //! A pull request's files from the GitHub REST API, for runs without a
 //! usable checkout. Never silently short: the API lists at most 3000 files.
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
+use bitvault_github::GitHub;
+use bitvault_github::models::repos::DiffEntry;
 use bitvault_runner::command;
 use serde::Deserialize;
 
@@ -15,6 +17,21 @@ struct Row {
     filename: String,
     status: String,
     previous_filename: Option<String>,
+}
+
+impl Row {
+    /// The status as GitHub writes it (`added`, `removed`, `renamed`, ...).
+    fn of(e: DiffEntry) -> Row {
+        let status = serde_json::to_value(&e.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{:?}", e.status).to_lowercase());
+        Row {
+            filename: e.filename,
+            status,
+            previous_filename: e.previous_filename,
+        }
+    }
 }
 
 /// Turns API rows into changed files as dorny does: `removed` is
@@ -53,31 +70,19 @@ pub fn pull_request_files(
     let _g = command::group(&format!(
         "Fetching the files of pull request #{number} from the GitHub API"
     ));
+    let gh = GitHub::with_token(api_url, token, "`pull-requests: read`")?;
+    let (owner, name) = repo
+        .split_once('/')
+        .ok_or_else(|| anyhow::anyhow!("GITHUB_REPOSITORY {repo:?} is not `owner/name`"))?;
+    let repo = gh.repo(owner, name);
     let mut files = Vec::new();
     let mut rows_seen: u64 = 0;
     for page in 1.. {
-        let url = format!(
-            "{}/repos/{repo}/pulls/{number}/files?per_page=100&page={page}",
-            api_url.trim_end_matches('/')
-        );
-        let mut resp = ureq::get(&url)
-            .header("Authorization", &format!("Bearer {token}"))
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
-            .header("User-Agent", "bitvault-path-filter")
-            .call()
-            .map_err(|e| match e {
-                ureq::Error::StatusCode(code) => anyhow::anyhow!(
-                    "the GitHub API answered HTTP {code} for the files of pull request #{number}; check that the token can read pull requests (`permissions: pull-requests: read`)"
-                ),
-                other => anyhow::anyhow!("cannot reach the GitHub API at {api_url}: {other}"),
-            })?;
-        let rows: Vec<Row> = resp
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_json()
-            .context("the GitHub API's list of pull request files is not the JSON expected")?;
+        let rows: Vec<Row> = repo
+            .pull_request_files(number, page)?
+            .into_iter()
+            .map(Row::of)
+            .collect();
         let n = rows.len() as u64;
         command::info(&format!("received {n} files (page {page})"));
         rows_seen += n;
