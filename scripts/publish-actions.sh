@@ -30,6 +30,8 @@ for dir in "$src"/actions/*/; do
   tree="$out/$name"
   mkdir -p "$tree"
   generate "$name" --standalone >"$tree/action.yml"
+  generate "$name" --main-js --standalone >"$tree/main.js"
+  cp "$src/scripts/action.js" "$tree/action.js"
   cp "$src/scripts/setup.sh" "$tree/setup.sh"
   cp "$dist/checksums.txt" "$tree/checksums.txt"
   cp "$src/LICENSE" "$tree/LICENSE" 2>/dev/null || true

@@ -1,4 +1,8 @@
-//! Runs a composite `action.yml` the way the runner does: each step under
+//! Runs an `action.yml` the way the runner does. A JavaScript action
+//! (`runs.using: node*`): `node <main>` with `INPUT_<NAME>` set for every
+//! declared input (the `with:` value, else the default expression), and every
+//! record the step writes to `GITHUB_OUTPUT` becomes an output, declared or
+//! not. A composite action: each step under
 //! `bash --noprofile --norc -eo pipefail`, `${{ ... }}` expressions
 //! substituted from `inputs`, `github`, `runner` and `steps`, file commands
 //! (`GITHUB_OUTPUT`, `GITHUB_ENV`, `GITHUB_PATH`) read back after each step,
@@ -107,8 +111,15 @@ pub fn run(inv: Invocation) -> Result<Outcome> {
     let text = std::fs::read_to_string(&action_path)
         .with_context(|| format!("read {}", action_path.display()))?;
     let doc: Value = serde_norway::from_str(&text)?;
-    if doc["runs"]["using"].as_str() != Some("composite") {
-        bail!("{} is not a composite action", action_path.display());
+    let using = doc["runs"]["using"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if using != "composite" && !using.starts_with("node") {
+        bail!(
+            "{} is neither a composite nor a JavaScript action",
+            action_path.display()
+        );
     }
     let temp = tempfile::tempdir()?;
     let mut ctx = Ctx {
@@ -142,6 +153,10 @@ pub fn run(inv: Invocation) -> Result<Outcome> {
             },
         };
         ctx.inputs.insert(name, value);
+    }
+
+    if using.starts_with("node") {
+        return run_node(&inv, &doc, ctx, temp);
     }
 
     let mut log = String::new();
@@ -241,6 +256,90 @@ pub fn run(inv: Invocation) -> Result<Outcome> {
         success,
         log,
         step_outputs: ctx.steps,
+        _runner_temp: temp,
+    })
+}
+
+/// The environment every step gets from the runner.
+fn runner_env(cmd: &mut Command, temp: &Path, extra_path: &[String]) {
+    cmd.env_clear();
+    for key in [
+        "HOME",
+        "USER",
+        "LANG",
+        "TMPDIR",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+    ] {
+        if let Ok(v) = std::env::var(key) {
+            cmd.env(key, v);
+        }
+    }
+    let mut path = extra_path.to_vec();
+    path.push(std::env::var("PATH").unwrap_or_default());
+    cmd.env("PATH", path.join(":"))
+        .env("GITHUB_ACTIONS", "true")
+        .env("RUNNER_TEMP", temp)
+        .env("RUNNER_TOOL_CACHE", temp.join("toolcache"));
+}
+
+/// A JavaScript action: one process, the runner's `INPUT_*` variables, and every
+/// `GITHUB_OUTPUT` record an output of the step (the runner filters nothing).
+fn run_node(inv: &Invocation, doc: &Value, ctx: Ctx, temp: tempfile::TempDir) -> Result<Outcome> {
+    let main = doc["runs"]["main"].as_str().context("runs.main")?;
+    let files = temp.path().join("step0");
+    std::fs::create_dir_all(&files)?;
+    let (out_f, env_f, path_f, sum_f) = (
+        files.join("output"),
+        files.join("env"),
+        files.join("path"),
+        files.join("summary"),
+    );
+    for f in [&out_f, &env_f, &path_f, &sum_f] {
+        std::fs::write(f, "")?;
+    }
+    let mut cmd = Command::new("node");
+    cmd.arg(inv.action_dir.join(main)).current_dir(&inv.workdir);
+    runner_env(&mut cmd, temp.path(), &[]);
+    cmd.env("GITHUB_OUTPUT", &out_f)
+        .env("GITHUB_ENV", &env_f)
+        .env("GITHUB_PATH", &path_f)
+        .env("GITHUB_STEP_SUMMARY", &sum_f)
+        .env(
+            "GITHUB_ACTION_REF",
+            ctx.github.get("action_ref").cloned().unwrap_or_default(),
+        );
+    for (k, v) in &inv.env {
+        cmd.env(k, v);
+    }
+    // The runner's rule (`INPUT_` + upper-case name, spaces to `_`), for every input.
+    for (name, value) in &ctx.inputs {
+        cmd.env(
+            format!("INPUT_{}", name.replace(' ', "_").to_uppercase()),
+            value,
+        );
+    }
+    let out = cmd.output()?;
+    let mut log = String::from_utf8_lossy(&out.stderr).into_owned();
+    log.push_str(&String::from_utf8_lossy(&out.stdout));
+    let records: BTreeMap<String, String> = parse_records(&std::fs::read_to_string(&out_f)?)
+        .map_err(|e| anyhow!(e))?
+        .into_iter()
+        .collect();
+    let mut step_outputs = BTreeMap::new();
+    step_outputs.insert("run".to_string(), records.clone());
+    // A declared output the step did not set reads as empty, as in an expression.
+    let mut outputs = records;
+    if let Some(decl) = doc.get("outputs").and_then(|o| o.as_mapping()) {
+        for name in decl.keys().filter_map(|k| k.as_str()) {
+            outputs.entry(name.to_string()).or_default();
+        }
+    }
+    Ok(Outcome {
+        outputs,
+        success: out.status.success(),
+        log,
+        step_outputs,
         _runner_temp: temp,
     })
 }

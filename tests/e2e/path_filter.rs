@@ -12,6 +12,13 @@ use bitvault_runner::files::parse_records;
 use crate::composite::{self, Invocation, root};
 use crate::support::bitvault;
 
+/// Whether actions/path-filter/action.yml declares an output of this name.
+fn action_yml_declares(name: &str) -> bool {
+    let text = std::fs::read_to_string(root().join("actions/path-filter/action.yml")).unwrap();
+    let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    doc["outputs"].get(name).is_some()
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args([
@@ -191,6 +198,20 @@ fn cli_runner_environment_and_action_yml_agree() {
     // The run step itself wrote every dorny output, as the binary does.
     let run = &outcome.step_outputs["run"];
     assert_eq!(run["api_files"], cli_out["api_files"]);
+    // And they reach `steps.<id>.outputs` through `uses:`, though action.yml
+    // cannot declare them (filter names are the caller's): a JavaScript action
+    // passes on every output, as dorny/paths-filter's does.
+    for name in ["api", "api_count", "api_files"] {
+        assert!(
+            !action_yml_declares(name),
+            "`{name}` is declared; the test would prove nothing"
+        );
+        assert_eq!(
+            outcome.outputs.get(name),
+            cli_out.get(name),
+            "steps.filter.outputs.{name}"
+        );
+    }
     // The token input's `${{ github.token }}` default reached the binary masked, never printed.
     assert!(
         !outcome.log.contains("ghs_x") || outcome.log.contains("::add-mask::ghs_x"),

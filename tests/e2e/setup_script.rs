@@ -84,7 +84,11 @@ fn fake_release(tamper: bool) -> (tempfile::TempDir, std::path::PathBuf) {
     let bin_sum = sha256(&stage.join("bitvault"));
     let bin_entry = format!("bitvault-{version}-{triple}/bitvault");
     let mut f = std::fs::File::create(action.join("checksums.txt")).unwrap();
-    writeln!(f, "# version: {version}\n{sum}  {asset}\n{bin_sum}  {bin_entry}").unwrap();
+    writeln!(
+        f,
+        "# version: {version}\n{sum}  {asset}\n{bin_sum}  {bin_entry}"
+    )
+    .unwrap();
     (dir, action)
 }
 
@@ -142,7 +146,11 @@ fn a_binary_planted_in_the_tool_cache_is_not_run() {
     let (dir, action) = fake_release(false);
     let (_server, port) = serve(dir.path());
     let (out, path, tmp) = run_setup(&action, port);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bin_dir = std::path::PathBuf::from(path.lines().next().unwrap());
     // An earlier job replaces the cached binary, keeping the marker file.
     let planted = bin_dir.join("bitvault");
@@ -150,10 +158,17 @@ fn a_binary_planted_in_the_tool_cache_is_not_run() {
     std::fs::remove_file(&planted).unwrap();
     std::fs::write(
         &planted,
-        format!("#!/bin/sh\ntouch {}\necho 'bitvault 9.8.7 (commit planted)'\n", witness.display()),
+        format!(
+            "#!/bin/sh\ntouch {}\necho 'bitvault 9.8.7 (commit planted)'\n",
+            witness.display()
+        ),
     )
     .unwrap();
-    Command::new("chmod").arg("+x").arg(&planted).status().unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&planted)
+        .status()
+        .unwrap();
     let gh_path = tmp.path().join("path2");
     let out = Command::new("bash")
         .arg(action.join("setup.sh"))
@@ -171,7 +186,10 @@ fn a_binary_planted_in_the_tool_cache_is_not_run() {
     assert!(!witness.exists(), "the planted binary ran: {stderr}");
     assert!(stderr.contains("does not match checksums.txt"), "{stderr}");
     assert!(stderr.contains("downloading bitvault-v9.8.7-"), "{stderr}");
-    assert_eq!(sha256(&planted), sha256(Path::new(env!("CARGO_BIN_EXE_bitvault"))));
+    assert_eq!(
+        sha256(&planted),
+        sha256(Path::new(env!("CARGO_BIN_EXE_bitvault")))
+    );
 }
 
 #[test]
@@ -233,13 +251,21 @@ fn published_action_repositories_work_from_the_release() {
     for action in std::fs::read_dir(root().join("actions")).unwrap() {
         let action = action.unwrap().file_name().into_string().unwrap();
         let tree = out.join(&action);
-        for f in ["action.yml", "setup.sh", "checksums.txt", "README.md"] {
+        for f in [
+            "action.yml",
+            "main.js",
+            "action.js",
+            "setup.sh",
+            "checksums.txt",
+            "README.md",
+        ] {
             assert!(tree.join(f).is_file(), "{action}: no {f}");
         }
-        let yml = std::fs::read_to_string(tree.join("action.yml")).unwrap();
+        // The published action runs setup.sh beside it (no checkout of ours needed).
+        let main = std::fs::read_to_string(tree.join("main.js")).unwrap();
         assert!(
-            yml.contains("$GITHUB_ACTION_PATH/setup.sh"),
-            "{action}: {yml}"
+            main.contains("\"setup.sh\"") && main.contains("./action.js"),
+            "{action}: {main}"
         );
     }
     // Run one published action the way the runner does: setup downloads and

@@ -105,24 +105,28 @@ pub fn main_with(args: Vec<std::ffi::OsString>, env: Env) -> ExitCode {
     }
 }
 
-/// `bitvault __generate-action NAME [--standalone | --readme]`: prints the
-/// action.yml (or README tables) of an action, for the release workflow,
-/// which publishes each action to its own repository.
+/// `bitvault __generate-action NAME [--standalone | --readme | --main-js [--standalone]]`:
+/// prints the action.yml (or README tables, or main.js) of an action, for the
+/// release workflow, which publishes each action to its own repository.
 fn generate_action(args: &[std::ffi::OsString]) -> ExitCode {
-    use crate::generate::{Layout, action_yml, readme_tables};
+    use crate::generate::{Layout, action_yml, main_js, readme_tables};
     let args: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let Some(action) = args.first().and_then(|n| crate::action(n)) else {
-        eprintln!("usage: bitvault __generate-action NAME [--standalone | --readme]");
+        eprintln!(
+            "usage: bitvault __generate-action NAME [--standalone | --readme | --main-js [--standalone]]"
+        );
         return ExitCode::from(2);
     };
-    let text = match args.get(1).map(String::as_str) {
-        None => action_yml(action.spec, Layout::Monorepo),
-        Some("--standalone") => action_yml(action.spec, Layout::Standalone),
-        Some("--readme") => readme_tables(action.spec),
-        Some(other) => {
+    let rest: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+    let text = match rest.as_slice() {
+        [] | ["--standalone"] => action_yml(action.spec),
+        ["--readme"] => readme_tables(action.spec),
+        ["--main-js"] => main_js(action.spec, Layout::Monorepo),
+        ["--main-js", "--standalone"] => main_js(action.spec, Layout::Standalone),
+        [other, ..] => {
             eprintln!("unknown option {other}");
             return ExitCode::from(2);
         }

@@ -24,8 +24,8 @@ pub enum Layout {
     Standalone,
 }
 
-/// The composite `action.yml` of an action.
-pub fn action_yml(spec: &ActionSpec, layout: Layout) -> String {
+/// The `action.yml` of an action (the same in every layout; its `main.js` differs).
+pub fn action_yml(spec: &ActionSpec) -> String {
     let mut y = String::new();
     let _ = writeln!(
         y,
@@ -50,53 +50,31 @@ pub fn action_yml(spec: &ActionSpec, layout: Layout) -> String {
         for o in spec.outputs {
             let _ = writeln!(y, "  {}:", o.name);
             let _ = writeln!(y, "    description: {}", q(o.description));
-            let _ = writeln!(
-                y,
-                "    value: ${{{{ steps.run.outputs.{} }}}}",
-                expr_key(o.name)
-            );
         }
     }
-    let setup = match layout {
-        Layout::Monorepo => "$GITHUB_ACTION_PATH/../../scripts/setup.sh",
-        Layout::Standalone => "$GITHUB_ACTION_PATH/setup.sh",
-    };
-    let _ = writeln!(y, "runs:\n  using: \"composite\"\n  steps:");
-    let _ = writeln!(y, "    - name: \"Set up bitvault\"");
-    let _ = writeln!(y, "      shell: bash");
-    let _ = writeln!(y, "      env:");
-    let _ = writeln!(
-        y,
-        "        BITVAULT_ACTION_REF: ${{{{ github.action_ref }}}}"
-    );
-    let _ = writeln!(y, "      run: bash \"{setup}\"");
-    let _ = writeln!(y, "    - id: run");
-    let _ = writeln!(y, "      name: {}", q(&format!("bitvault {}", spec.name)));
-    let _ = writeln!(y, "      shell: bash");
-    let _ = writeln!(y, "      env:");
-    for i in spec.inputs {
-        let _ = writeln!(
-            y,
-            "        {}: ${{{{ inputs.{} }}}}",
-            i.env_name(),
-            expr_key(i.name)
-        );
-    }
-    let _ = writeln!(y, "      run: bitvault {}", spec.name);
+    // A JavaScript action: the runner sets `INPUT_<NAME>` for every input and
+    // passes on every output the step writes, declared or not (path-filter's
+    // `<filter>` outputs are named by the caller); a composite action passes on
+    // only the declared ones. `main.js` gets the binary with setup.sh and runs it,
+    // wherever the layout puts them (see `main_js`).
+    let _ = writeln!(y, "runs:\n  using: \"node24\"\n  main: \"main.js\"");
     y
 }
 
-/// An input or output name as a property in an expression. Names with a
-/// hyphen are fine in `inputs.list-files`; anything else needs `['...']`.
-fn expr_key(name: &str) -> String {
-    if name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        name.to_string()
-    } else {
-        format!("['{name}']")
-    }
+/// The `main.js` beside an action's action.yml: runs `bitvault <name>` through
+/// the shared, dependency-free runner script (`scripts/action.js`).
+pub fn main_js(spec: &ActionSpec, layout: Layout) -> String {
+    let (script, setup) = match layout {
+        Layout::Monorepo => ("../../scripts/action.js", "../../scripts/setup.sh"),
+        Layout::Standalone => ("./action.js", "setup.sh"),
+    };
+    format!(
+        "// Generated from the declaration of `{name}`. Do not edit by hand:\n\
+         // run `BITVAULT_BLESS=1 cargo test -p bitvault --test generated`.\n\
+         'use strict';\n\
+         require({script:?}).run({name:?}, require('node:path').join(__dirname, {setup:?}));\n",
+        name = spec.name,
+    )
 }
 
 fn md_cell(s: &str) -> String {

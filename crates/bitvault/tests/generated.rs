@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use bitvault::generate::{Layout, action_yml, update_readme};
+use bitvault::generate::{Layout, action_yml, main_js, update_readme};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -21,18 +21,19 @@ fn bless() -> bool {
 fn action_yml_files_match_the_declarations() {
     let mut stale = Vec::new();
     for action in bitvault::actions() {
-        let path = root()
-            .join("actions")
-            .join(action.spec.name)
-            .join("action.yml");
-        let want = action_yml(action.spec, Layout::Monorepo);
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        if have != want {
-            if bless() {
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(&path, &want).unwrap();
-            } else {
-                stale.push(path.display().to_string());
+        let dir = root().join("actions").join(action.spec.name);
+        for (path, want) in [
+            (dir.join("action.yml"), action_yml(action.spec)),
+            (dir.join("main.js"), main_js(action.spec, Layout::Monorepo)),
+        ] {
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            if have != want {
+                if bless() {
+                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    std::fs::write(&path, &want).unwrap();
+                } else {
+                    stale.push(path.display().to_string());
+                }
             }
         }
     }
@@ -108,30 +109,33 @@ fn cli_flags_are_exactly_the_inputs() {
 }
 
 #[test]
-fn action_yml_maps_every_input_and_declares_every_output() {
-    // Read the generated YAML back as data, independently of the generator.
+fn action_yml_declares_every_input_and_output() {
+    // Read the generated YAML back as data, independently of the generator. A
+    // JavaScript action: the runner itself maps each input to `INPUT_<NAME>` and
+    // passes on every output the step writes.
     for action in bitvault::actions() {
-        let text = action_yml(action.spec, Layout::Monorepo);
+        let text = action_yml(action.spec);
         let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
         let inputs = doc["inputs"].as_mapping().unwrap();
         assert_eq!(inputs.len(), action.spec.inputs.len());
-        let steps = doc["runs"]["steps"].as_sequence().unwrap();
-        let run = steps.iter().find(|s| s["id"] == "run").unwrap();
-        let env = run["env"].as_mapping().unwrap();
         for i in action.spec.inputs {
-            assert_eq!(
-                env.get(i.env_name().as_str()).and_then(|v| v.as_str()),
-                Some(format!("${{{{ inputs.{} }}}}", i.name).as_str()),
-                "{}: input {} not mapped",
-                action.spec.name,
-                i.name
-            );
             assert_eq!(inputs[i.name]["required"].as_bool(), Some(i.required));
         }
         for o in action.spec.outputs {
-            assert_eq!(
-                doc["outputs"][o.name]["value"].as_str(),
-                Some(format!("${{{{ steps.run.outputs.{} }}}}", o.name).as_str())
+            assert!(
+                doc["outputs"][o.name]["description"].as_str().is_some(),
+                "{}: output {} not declared",
+                action.spec.name,
+                o.name
+            );
+        }
+        assert_eq!(doc["runs"]["using"].as_str(), Some("node24"));
+        assert_eq!(doc["runs"]["main"].as_str(), Some("main.js"));
+        for layout in [Layout::Monorepo, Layout::Standalone] {
+            let js = main_js(action.spec, layout);
+            assert!(
+                js.contains(&format!(".run(\"{}\"", action.spec.name)),
+                "{js}"
             );
         }
     }
