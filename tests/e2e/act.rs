@@ -130,3 +130,110 @@ fn the_actions_workflow_runs_under_act() {
         );
     }
 }
+
+/// A dorny/paths-filter user's workflow with only its `uses:` line changed, under
+/// act: `steps.filter.outputs.<filter>` gates a job as it did with dorny. The
+/// action comes from a tree laid out as the release publishes `bitvault/path-filter`,
+/// mapped with `--local-repository` (act cannot clone offline).
+#[test]
+fn a_dorny_users_workflow_works_with_only_uses_changed() {
+    let (dir, base, head) = repository();
+    let repo = dir.path();
+    let home = tempfile::tempdir().unwrap();
+    // The published tree of bitvault/path-filter (scripts/publish-actions.sh's layout).
+    let tree = home.path().join("path-filter");
+    std::fs::create_dir_all(&tree).unwrap();
+    let generate = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bitvault"))
+            .arg("__generate-action")
+            .arg("path-filter")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    std::fs::write(tree.join("action.yml"), generate(&["--standalone"])).unwrap();
+    std::fs::write(
+        tree.join("main.js"),
+        generate(&["--main-js", "--standalone"]),
+    )
+    .unwrap();
+    for f in ["action.js", "setup.sh"] {
+        std::fs::copy(root().join("scripts").join(f), tree.join(f)).unwrap();
+    }
+    let workflow = r#"name: dorny user
+on: pull_request
+permissions:
+  contents: read
+jobs:
+  changes:
+    runs-on: ubuntu-24.04
+    outputs:
+      backend: ${{ steps.filter.outputs.backend }}
+      docs: ${{ steps.filter.outputs.docs }}
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
+      - uses: bitvault/path-filter@v1 # was: dorny/paths-filter@v3
+        id: filter
+        with:
+          filters: |
+            backend:
+              - 'crates/**'
+            docs:
+              - 'docs/**'
+      - name: counts
+        env:
+          COUNT: ${{ steps.filter.outputs.backend_count }}
+        run: echo "backend files changed $COUNT"
+  backend:
+    needs: changes
+    if: needs.changes.outputs.backend == 'true'
+    runs-on: ubuntu-24.04
+    steps:
+      - run: echo "backend job ran"
+  docs:
+    needs: changes
+    if: needs.changes.outputs.docs == 'true'
+    runs-on: ubuntu-24.04
+    steps:
+      - run: echo "docs job ran"
+"#;
+    let wf = repo.join(".github/workflows/dorny-user.yml");
+    std::fs::write(&wf, workflow).unwrap();
+    let event = home.path().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({
+            "number": 7,
+            "pull_request": {"number": 7, "base": {"sha": base, "ref": "main"}, "head": {"sha": head, "ref": "feature"}},
+            "repository": {"full_name": "bitvault/bitvault", "default_branch": "main"}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = Command::new(act())
+        .args(["pull_request", "-W", ".github/workflows/dorny-user.yml"])
+        .args(["-P", "ubuntu-24.04=-self-hosted", "--no-cache-server"])
+        .arg("--local-repository")
+        .arg(format!("bitvault/path-filter@v1={}", tree.display()))
+        .arg("-e")
+        .arg(&event)
+        .arg("--env")
+        .arg(format!("BITVAULT_BIN={}", env!("CARGO_BIN_EXE_bitvault")))
+        .current_dir(repo)
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("backend files changed 1"), "{log}");
+    assert!(log.contains("backend job ran"), "{log}");
+    assert!(!log.contains("docs job ran"), "{log}");
+}
