@@ -225,3 +225,35 @@ fn several_credentials_are_refused() {
     assert!(err.contains("give one way to authenticate"), "{err}");
     assert!(gh.requests().is_empty());
 }
+
+#[test]
+fn token_bearing_urls_must_be_https_off_loopback() {
+    let gh = double();
+    let mut s = step(
+        &gh,
+        &[
+            ("token", "t"),
+            ("github-api-url", "http://ghe.example/api/v3"),
+        ],
+        &[],
+    );
+    let err = format!("{:#}", run(&mut s).unwrap_err());
+    assert_eq!(
+        err,
+        "input `github-api-url`: \"http://ghe.example/api/v3\" would send a token over http; use an https:// URL (plain http is accepted only on loopback: 127.0.0.1, ::1, localhost)"
+    );
+    let mut s = step(
+        &gh,
+        &[
+            ("sts-endpoint", "http://octo-sts.example"),
+            ("sts-identity", "bump"),
+        ],
+        &[
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:9/token"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "runner-bearer"),
+        ],
+    );
+    let err = format!("{:#}", run(&mut s).unwrap_err());
+    assert!(err.contains("input `sts-endpoint`"), "{err}");
+    assert!(gh.requests().is_empty());
+}
