@@ -6,5 +6,6 @@ mod actions_yml;
 mod build_matrix;
 mod composite;
 mod path_filter;
+mod pins;
 mod setup_script;
 mod support;
