@@ -7,5 +7,6 @@ mod build_matrix;
 mod composite;
 mod path_filter;
 mod pins;
+mod secrets;
 mod setup_script;
 mod support;
