@@ -38,6 +38,10 @@ pub fn actions() -> Vec<Action> {
             run: bitvault_verify::run,
         },
         Action {
+            spec: &bitvault_sbom_attach::SPEC,
+            run: bitvault_sbom_attach::run,
+        },
+        Action {
             spec: &bitvault_gitops_bump::SPEC,
             run: bitvault_gitops_bump::run,
         },

@@ -40,17 +40,14 @@ pub fn artifact(
     platform: &str,
 ) -> Artifact {
     let mut annotations = BTreeMap::new();
-    annotations.insert("org.opencontainers.image.created".into(), created.to_owned());
     annotations.insert(
-        TOOL_ANNOTATION.into(),
-        format!("{TOOL} {TOOL_VERSION}"),
+        "org.opencontainers.image.created".into(),
+        created.to_owned(),
     );
+    annotations.insert(TOOL_ANNOTATION.into(), format!("{TOOL} {TOOL_VERSION}"));
     annotations.insert(FORMAT_ANNOTATION.into(), format_annotation.to_owned());
     annotations.insert(PLATFORM_ANNOTATION.into(), platform.to_owned());
-    annotations.insert(
-        CONTENT_ANNOTATION.into(),
-        Digest::of(document).to_string(),
-    );
+    annotations.insert(CONTENT_ANNOTATION.into(), Digest::of(document).to_string());
     let mut layer_annotations = BTreeMap::new();
     layer_annotations.insert("org.opencontainers.image.title".into(), title.to_owned());
     Artifact {

@@ -199,7 +199,12 @@ fn cdx_license(l: &str) -> LicenseChoice {
 /// The CycloneDX 1.5 JSON document.
 pub fn cyclonedx(subject: &Subject, packages: &[Package]) -> Result<Vec<u8>> {
     let root_ref = subject.purl.clone();
-    let mut root = Component::new(Classification::Container, &subject.name, "", Some(root_ref.clone()));
+    let mut root = Component::new(
+        Classification::Container,
+        &subject.name,
+        "",
+        Some(root_ref.clone()),
+    );
     root.version = None;
     root.purl = Some(subject.purl.parse::<Purl>().expect("infallible"));
     root.properties = Some(Properties(vec![Property::new(
@@ -209,10 +214,17 @@ pub fn cyclonedx(subject: &Subject, packages: &[Package]) -> Result<Vec<u8>> {
     let mut components = Vec::new();
     let mut refs = Vec::new();
     for p in packages {
-        let mut c = Component::new(Classification::Library, &p.name, &p.version, Some(p.purl.clone()));
+        let mut c = Component::new(
+            Classification::Library,
+            &p.name,
+            &p.version,
+            Some(p.purl.clone()),
+        );
         c.purl = Some(p.purl.parse::<Purl>().expect("infallible"));
         if !p.licenses.is_empty() {
-            c.licenses = Some(Licenses(p.licenses.iter().map(|l| cdx_license(l)).collect()));
+            c.licenses = Some(Licenses(
+                p.licenses.iter().map(|l| cdx_license(l)).collect(),
+            ));
         }
         if let Some(s) = &p.supplier {
             c.supplier = Some(OrganizationalEntity {
@@ -224,7 +236,10 @@ pub fn cyclonedx(subject: &Subject, packages: &[Package]) -> Result<Vec<u8>> {
         }
         let mut props = vec![Property::new("bitvault:package:found-by", p.found_by)];
         for (i, l) in p.locations.iter().enumerate() {
-            props.push(Property::new(format!("bitvault:location:{i}:path"), &l.path));
+            props.push(Property::new(
+                format!("bitvault:location:{i}:path"),
+                &l.path,
+            ));
             if let Some(layer) = &l.layer {
                 props.push(Property::new(
                     format!("bitvault:location:{i}:layer"),
@@ -280,7 +295,13 @@ pub fn cyclonedx(subject: &Subject, packages: &[Package]) -> Result<Vec<u8>> {
 /// An SPDX identifier fragment: letters, digits, `.` and `-`.
 fn spdx_id(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -354,7 +375,11 @@ pub fn spdx(subject: &Subject, packages: &[Package]) -> Result<Vec<u8>> {
         let mut parts = Vec::new();
         for l in &p.licenses {
             if spdx::Expression::parse(l).is_ok() {
-                parts.push(if l.contains(' ') { format!("({l})") } else { l.clone() });
+                parts.push(if l.contains(' ') {
+                    format!("({l})")
+                } else {
+                    l.clone()
+                });
             } else {
                 let lid = format!("LicenseRef-{}", spdx_id(l));
                 if !extracted.iter().any(|e| e.license_identifier == lid) {

@@ -65,7 +65,10 @@ impl Fs {
             let base = if target.starts_with('/') {
                 String::new()
             } else {
-                path.rsplit_once('/').map(|(d, _)| d).unwrap_or("").to_owned()
+                path.rsplit_once('/')
+                    .map(|(d, _)| d)
+                    .unwrap_or("")
+                    .to_owned()
             };
             path = normalise(&format!("{base}/{target}"));
         }
@@ -497,9 +500,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("decompression bomb"), "{err}");
-        let err = apply(&mut Fs::default(), gz[..gz.len() / 2].to_vec(), &Limits::default())
-            .unwrap_err()
-            .to_string();
+        let err = apply(
+            &mut Fs::default(),
+            gz[..gz.len() / 2].to_vec(),
+            &Limits::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("truncated"), "{err}");
     }
 

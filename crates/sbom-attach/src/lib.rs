@@ -9,11 +9,14 @@
 //! - [`documents`]: CycloneDX and SPDX documents, deterministic;
 //! - [`attach`]: the documents as OCI 1.1 referrers.
 
+pub mod action;
+pub mod attach;
 pub mod catalog;
 pub mod documents;
 pub mod layers;
 pub mod source;
-pub mod attach;
+
+pub use action::{SPEC, run};
 
 use std::collections::BTreeMap;
 

@@ -22,7 +22,10 @@ pub enum Source {
     /// `registry/repository@sha256:...`.
     Registry(Reference),
     /// `oci-layout:DIR`, with an optional `@sha256:...` or `:tag` (`org.opencontainers.image.ref.name`).
-    OciLayout { dir: PathBuf, select: Option<String> },
+    OciLayout {
+        dir: PathBuf,
+        select: Option<String>,
+    },
     /// `dir:PATH`: a directory taken as the root filesystem of one image.
     Dir(PathBuf),
 }
@@ -249,7 +252,10 @@ fn blob_path(dir: &Path, digest: &Digest) -> PathBuf {
 /// Resolves `source` to its platform images.
 pub fn resolve(source: &Source, reader: &Reader) -> Result<Image> {
     let digest = match source {
-        Source::Registry(r) => r.digest().cloned().expect("registry sources carry a digest"),
+        Source::Registry(r) => r
+            .digest()
+            .cloned()
+            .expect("registry sources carry a digest"),
         Source::OciLayout { dir, select } => layout_digest(dir, select.as_deref())?,
         Source::Dir(root) => {
             let meta = std::fs::metadata(root)
@@ -347,7 +353,10 @@ fn platform_image(
     let config = reader.read_json(&Digest::parse(config)?)?;
     let platform = platform.unwrap_or_else(|| Platform {
         os: config["os"].as_str().unwrap_or("linux").to_owned(),
-        architecture: config["architecture"].as_str().unwrap_or("amd64").to_owned(),
+        architecture: config["architecture"]
+            .as_str()
+            .unwrap_or("amd64")
+            .to_owned(),
         variant: config["variant"].as_str().map(str::to_owned),
     });
     let created = config["created"]
@@ -397,7 +406,11 @@ fn layout_digest(dir: &Path, select: Option<&str>) -> Result<Digest> {
     })?;
     let index: Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("{}: not json", index_path.display()))?;
-    let entries: Vec<&Value> = index["manifests"].as_array().into_iter().flatten().collect();
+    let entries: Vec<&Value> = index["manifests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
     let pick = match select {
         Some(s) if s.starts_with("sha256:") => {
             return Digest::parse(s).map_err(Into::into);

@@ -29,20 +29,39 @@ fn app_image_from_the_layout() {
         assert!(p.iter().any(|x| x == want), "{want} missing from {p:#?}");
     }
     // Debian's versions move with point releases; the shape does not.
-    let zlib = p.iter().find(|x| x.starts_with("pkg:deb/debian/zlib1g@1:1.2.13")).unwrap();
-    assert!(zlib.ends_with("?arch=amd64&upstream=zlib&distro=debian-12"), "{zlib}");
+    let zlib = p
+        .iter()
+        .find(|x| x.starts_with("pkg:deb/debian/zlib1g@1:1.2.13"))
+        .unwrap();
+    assert!(
+        zlib.ends_with("?arch=amd64&upstream=zlib&distro=debian-12"),
+        "{zlib}"
+    );
     for eco in ["deb", "pypi", "npm", "maven", "golang"] {
-        assert!(counts.get(eco).copied().unwrap_or(0) > 0, "no {eco} package");
+        assert!(
+            counts.get(eco).copied().unwrap_or(0) > 0,
+            "no {eco} package"
+        );
     }
     // six was deleted from /app/python by whiteouts; only Debian's python3-six remains.
-    let six = d.packages.iter().find(|x| x.purl == "pkg:pypi/six@1.16.0").unwrap();
+    let six = d
+        .packages
+        .iter()
+        .find(|x| x.purl == "pkg:pypi/six@1.16.0")
+        .unwrap();
     assert!(
-        six.locations.iter().all(|l| l.path.starts_with("/usr/lib/python3/")),
+        six.locations
+            .iter()
+            .all(|l| l.path.starts_with("/usr/lib/python3/")),
         "{:?}",
         six.locations
     );
     // Each package says where it was found, with its layer.
-    assert!(d.packages.iter().all(|x| x.locations.iter().all(|l| l.layer.is_some())));
+    assert!(
+        d.packages
+            .iter()
+            .all(|x| x.locations.iter().all(|l| l.layer.is_some()))
+    );
     // DEP-5 licenses.
     let zlib = d.packages.iter().find(|x| x.name == "zlib1g").unwrap();
     assert_eq!(zlib.licenses, ["Zlib"]);
@@ -59,10 +78,18 @@ fn distroless_status_d_with_a_deleted_record() {
         .filter(|p| p.ecosystem == "deb")
         .map(|p| p.name.as_str())
         .collect();
-    assert!(names.contains(&"libc6") && names.contains(&"zlib1g"), "{names:?}");
-    assert!(!names.contains(&"liblz4-1"), "liblz4-1 was deleted by a whiteout");
     assert!(
-        !d.packages.iter().any(|p| p.locations[0].path.ends_with(".md5sums")),
+        names.contains(&"libc6") && names.contains(&"zlib1g"),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"liblz4-1"),
+        "liblz4-1 was deleted by a whiteout"
+    );
+    assert!(
+        !d.packages
+            .iter()
+            .any(|p| p.locations[0].path.ends_with(".md5sums")),
         "md5sums are not packages"
     );
 }

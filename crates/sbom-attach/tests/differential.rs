@@ -46,12 +46,13 @@ fn decode(s: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -62,7 +63,15 @@ fn decode(s: &str) -> String {
 /// The purls syft 1.18.1 reports for `reference` (`registry:host/repo@digest`).
 fn syft_purls(reference: &str, platform: &str) -> BTreeSet<String> {
     let out = Command::new(tool("syft"))
-        .args(["scan", reference, "-o", "syft-json", "-q", "--platform", platform])
+        .args([
+            "scan",
+            reference,
+            "-o",
+            "syft-json",
+            "-q",
+            "--platform",
+            platform,
+        ])
         .env("SYFT_REGISTRY_INSECURE_USE_HTTP", "true")
         .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
         .output()
@@ -86,7 +95,9 @@ fn syft_purls(reference: &str, platform: &str) -> BTreeSet<String> {
 fn syft_mistake(k: &str) -> Option<&'static str> {
     // Debian's commons-logging jars have no pom.properties; syft guesses a group from
     // the manifest's vendor and package names (org.apache/logging...), we do not guess.
-    if k.starts_with("maven/") && k.contains("commons-logging") || k.starts_with("maven/org.apache/") {
+    if k.starts_with("maven/") && k.contains("commons-logging")
+        || k.starts_with("maven/org.apache/")
+    {
         return Some("guessed Maven coordinate (no pom.properties in the jar)");
     }
     None
@@ -97,7 +108,9 @@ fn syft_misses(k: &str) -> Option<&'static str> {
     // The three jars of libcommons-logging-java have no pom.properties; syft folds them
     // into one guessed coordinate, we list each jar by its file name and version.
     if k.starts_with("maven/commons-logging") {
-        return Some("jar without pom.properties, listed by file name (syft guessed one coordinate for all three)");
+        return Some(
+            "jar without pom.properties, listed by file name (syft guessed one coordinate for all three)",
+        );
     }
     None
 }
@@ -109,7 +122,11 @@ fn our_purls_cover_syfts_on_every_test_image() {
     let layout = layout();
     let index = push(&layout, "multi", &host, "demo/app");
     let described = describe_source(&format!("{host}/demo/app@{index}"));
-    assert_eq!(described.len(), 2, "two platforms; the attestation manifest is skipped");
+    assert_eq!(
+        described.len(),
+        2,
+        "two platforms; the attestation manifest is skipped"
+    );
     let mut report = Vec::new();
     for d in &described {
         let ours: BTreeSet<String> = d.packages.iter().filter_map(|p| key(&p.purl)).collect();

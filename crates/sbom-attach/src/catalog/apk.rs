@@ -34,13 +34,21 @@ impl Cataloger for Apk {
         parse_db(&String::from_utf8_lossy(&file.data))
             .into_iter()
             .map(|e| {
-                let upstream = e.origin.clone().filter(|o| *o != e.name).unwrap_or_default();
+                let upstream = e
+                    .origin
+                    .clone()
+                    .filter(|o| *o != e.name)
+                    .unwrap_or_default();
                 let purl = purl(
                     "apk",
                     Some(id),
                     &e.name,
                     &e.version,
-                    &[("arch", &e.arch), ("upstream", &upstream), ("distro", &distro)],
+                    &[
+                        ("arch", &e.arch),
+                        ("upstream", &upstream),
+                        ("distro", &distro),
+                    ],
                 );
                 let mut p = Package::new(
                     "apk",

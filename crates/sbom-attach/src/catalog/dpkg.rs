@@ -3,7 +3,9 @@
 //! packages). The distribution comes from os-release; licenses from
 //! `/usr/share/doc/<package>/copyright` when it is machine-readable (DEP-5).
 
-use super::{Cataloger, Location, Package, Select, field, is_os_release, os_release, paragraphs, purl};
+use super::{
+    Cataloger, Location, Package, Select, field, is_os_release, os_release, paragraphs, purl,
+};
 use crate::layers::Fs;
 
 pub struct Dpkg;

@@ -75,7 +75,8 @@ pub fn build_info(data: &[u8]) -> Option<BuildInfo> {
             })
         };
         let read_at = |addr: u64, len: u64| -> Option<&[u8]> {
-            file.segments().find_map(|s| s.data_range(addr, len).ok().flatten())
+            file.segments()
+                .find_map(|s| s.data_range(addr, len).ok().flatten())
         };
         let go_string = |addr: u64| -> Option<Vec<u8>> {
             let hdr = read_at(addr, 2 * ptr_size as u64)?;
@@ -219,7 +220,14 @@ fn packages(path: &str, info: &BuildInfo) -> Vec<Package> {
                 .unwrap_or_else(|| "(devel)".to_owned()),
             v => v.to_owned(),
         };
-        out.push(Package::new("go", "golang", m, &v, module_purl(m, &v), loc()));
+        out.push(Package::new(
+            "go",
+            "golang",
+            m,
+            &v,
+            module_purl(m, &v),
+            loc(),
+        ));
     }
     for (m, v) in &info.deps {
         out.push(Package::new("go", "golang", m, v, module_purl(m, v), loc()));

@@ -55,10 +55,12 @@ fn archive(path: &str, data: &[u8], depth: usize, out: &mut Vec<Package>) {
             }
         } else if name.eq_ignore_ascii_case("META-INF/MANIFEST.MF") {
             manifest = read_entry(&mut entry, 1 << 20);
-        } else if is_archive(&name) && depth < MAX_DEPTH && entry.size() <= MAX_NESTED {
-            if let Some(b) = read_entry(&mut entry, MAX_NESTED) {
-                nested.push((name, b));
-            }
+        } else if is_archive(&name)
+            && depth < MAX_DEPTH
+            && entry.size() <= MAX_NESTED
+            && let Some(b) = read_entry(&mut entry, MAX_NESTED)
+        {
+            nested.push((name, b));
         }
     }
     let location = Location {

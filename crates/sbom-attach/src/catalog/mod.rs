@@ -288,7 +288,11 @@ mod tests {
                 Some("debian"),
                 "libc6",
                 "2.36-9+deb12u4",
-                &[("arch", "amd64"), ("upstream", "glibc"), ("distro", "debian-12")]
+                &[
+                    ("arch", "amd64"),
+                    ("upstream", "glibc"),
+                    ("distro", "debian-12")
+                ]
             ),
             "pkg:deb/debian/libc6@2.36-9+deb12u4?arch=amd64&upstream=glibc&distro=debian-12"
         );

@@ -103,7 +103,9 @@ mod tests {
     #[test]
     fn package_roots() {
         assert!(is_package_root("/app/node_modules/express/package.json"));
-        assert!(is_package_root("/app/node_modules/@types/node/package.json"));
+        assert!(is_package_root(
+            "/app/node_modules/@types/node/package.json"
+        ));
         assert!(is_package_root(
             "/app/node_modules/a/node_modules/b/package.json"
         ));

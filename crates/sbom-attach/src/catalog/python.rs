@@ -137,7 +137,9 @@ mod tests {
     #[test]
     fn metadata_paths() {
         assert!(is_metadata("/app/lib/requests-2.31.0.dist-info/METADATA"));
-        assert!(is_metadata("/usr/lib/python3/dist-packages/six-1.16.0.egg-info"));
+        assert!(is_metadata(
+            "/usr/lib/python3/dist-packages/six-1.16.0.egg-info"
+        ));
         assert!(is_metadata("/x/foo.egg-info/PKG-INFO"));
         assert!(!is_metadata("/x/foo.dist-info/RECORD"));
     }

@@ -55,6 +55,7 @@ pub fn audit_data(data: &[u8]) -> Option<VersionInfo> {
     let file = object::File::parse(data).ok()?;
     let section = file.section_by_name(".dep-v0")?;
     let compressed = section.data().ok()?;
-    let json = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(compressed, MAX_JSON).ok()?;
+    let json =
+        miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(compressed, MAX_JSON).ok()?;
     serde_json::from_slice(&json).ok()
 }

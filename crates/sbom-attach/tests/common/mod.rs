@@ -48,10 +48,21 @@ pub fn tool(name: &str) -> PathBuf {
 pub fn push(layout: &Path, tag: &str, host: &str, repo: &str) -> Digest {
     let work = tempfile::tempdir().unwrap();
     let policy = work.path().join("policy.json");
-    std::fs::write(&policy, r#"{"default":[{"type":"insecureAcceptAnything"}]}"#).unwrap();
+    std::fs::write(
+        &policy,
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
     let digest_file = work.path().join("digest");
     let out = Command::new("skopeo")
-        .args(["copy", "--quiet", "--all", "--preserve-digests", "--dest-tls-verify=false", "--dest-no-creds"])
+        .args([
+            "copy",
+            "--quiet",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-no-creds",
+        ])
         .arg("--policy")
         .arg(&policy)
         .arg("--digestfile")
