@@ -64,10 +64,14 @@ fn input_errors_read_the_same_from_flags_and_the_runner() {
         let (ok, _, from_env) = bitvault(&[action], &[(&var, value)]);
         assert!(!ok);
         assert_eq!(from_flag, from_env, "{action} {input}");
-        text.push_str(&format!("$ bitvault {action} {flag} {value}\n{from_flag}\n"));
+        text.push_str(&format!(
+            "$ bitvault {action} {flag} {value}\n{from_flag}\n"
+        ));
     }
     // A required input that is missing.
     let (_, _, missing) = bitvault(&["build-matrix", "--mode", "merge"], &[]);
-    text.push_str(&format!("$ bitvault build-matrix --mode merge\n{missing}\n"));
+    text.push_str(&format!(
+        "$ bitvault build-matrix --mode merge\n{missing}\n"
+    ));
     insta::assert_snapshot!("input_errors", text);
 }

@@ -8,8 +8,8 @@ use bitvault_runner::command::add_mask;
 use octocrab::models::{Installation, InstallationToken};
 use serde_json::json;
 
-use crate::client::{GitHub, status};
-use crate::hint::describe;
+use crate::client::GitHub;
+use crate::hint::{describe, status};
 
 /// App JWT -> the App's installation on `owner/name` -> a token for that repository
 /// only.

@@ -12,15 +12,10 @@ use octocrab::models::repos::{ContentItems, DiffEntry, Object, Ref, RepoCommit};
 use octocrab::models::{self, pulls::PullRequest};
 use serde_json::json;
 
-use crate::hint::{describe, hint, rate_limited};
+use crate::hint::{describe, hint, rate_limited, status};
 
-/// The HTTP status of a GitHub error answer.
-pub fn status(e: &octocrab::Error) -> Option<u16> {
-    match e {
-        octocrab::Error::GitHub { source, .. } => Some(source.status_code.as_u16()),
-        _ => None,
-    }
-}
+/// The GitHub REST API version every request asks for.
+pub const API_VERSION: &str = "2022-11-28";
 
 /// Worth another try: 429 and 5xx answers, a secondary rate limit that says when to
 /// come back, and failures to connect or to read the answer.
@@ -73,7 +68,7 @@ fn builder(
         .with_context(|| format!("input `github-api-url`: {api:?} is not a URL"))?
         .add_header(
             "x-github-api-version".parse().expect("a valid header name"),
-            crate::API_VERSION.to_string(),
+            API_VERSION.to_string(),
         )
         .set_connect_timeout(Some(CONNECT_TIMEOUT))
         .set_read_timeout(Some(READ_TIMEOUT))

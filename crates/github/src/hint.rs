@@ -1,5 +1,13 @@
 //! The one mapping from a GitHub error answer to a message that says what to do.
 
+/// The HTTP status of a GitHub error answer.
+pub fn status(e: &octocrab::Error) -> Option<u16> {
+    match e {
+        octocrab::Error::GitHub { source, .. } => Some(source.status_code.as_u16()),
+        _ => None,
+    }
+}
+
 /// What GitHub said, on one line: `HTTP 404: Not Found`, or the transport failure.
 pub fn describe(e: &octocrab::Error) -> String {
     match e {
@@ -63,7 +71,7 @@ pub fn hint(e: &octocrab::Error, permissions: &str) -> String {
             "GitHub's API rate limit for this token is used up{when}; run the job again later, or authenticate as a GitHub App (`app-id` + `private-key`), which has a higher limit"
         );
     }
-    match crate::status(e) {
+    match status(e) {
         Some(401) => "the token is not valid (expired or revoked?)".to_string(),
         Some(403) => {
             format!("the token lacks permission: it needs {permissions} on the repository")

@@ -30,10 +30,7 @@ pub mod auth;
 mod client;
 mod hint;
 
-pub use client::{GitHub, PullRequestRef, RefMove, Repo, TreeFile, status};
-pub use hint::{describe, hint};
+pub use client::{API_VERSION, GitHub, PullRequestRef, RefMove, Repo, TreeFile};
+pub use hint::{describe, hint, status};
 /// octocrab's typed models, as answered by this client.
 pub use octocrab::models;
-
-/// The GitHub REST API version every request asks for.
-pub const API_VERSION: &str = "2022-11-28";

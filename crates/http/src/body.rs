@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::{Error, error_chain};
+use crate::error::{Error, error_chain};
 
 /// Reads the whole body of `resp`, refusing more than `max` bytes: at once when the
 /// announced `Content-Length` is larger, else as soon as the bytes read pass it.

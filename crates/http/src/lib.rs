@@ -28,6 +28,7 @@
 
 mod body;
 mod encode;
+mod error;
 mod retry;
 mod runtime;
 
@@ -35,26 +36,9 @@ use std::time::Duration;
 
 pub use body::read_capped;
 pub use encode::percent_encode;
+pub use error::{Error, error_chain};
 pub use retry::{Attempts, RetryPolicy, is_retryable_error, is_retryable_status, retry_after};
 pub use runtime::{block_on, runtime};
-
-/// What can go wrong on the wire, with the method and URL for the message.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// No answer: connection refused, reset or dropped, timed out, or a broken body.
-    #[error("{method} {url}: {message}")]
-    Transport {
-        method: String,
-        url: String,
-        message: String,
-    },
-    /// The answer is larger than the caller accepts.
-    #[error("{url}: the answer is larger than the {max} bytes accepted")]
-    TooLarge { url: String, max: u64 },
-    /// The client could not be built (TLS setup).
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-}
 
 /// How long to wait for a connection, for each read, and for a whole request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,21 +88,6 @@ pub fn client(user_agent: &str, timeouts: &Timeouts) -> Result<reqwest::Client, 
     client_builder(user_agent, timeouts)
         .build()
         .map_err(|e| Error::Client(error_chain(&e)))
-}
-
-/// An error and its sources on one line, without repeats.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cur = c.source();
-    }
-    s
 }
 
 /// Whether `url` may carry a token: https, or http to a loopback host (127.0.0.1, ::1,

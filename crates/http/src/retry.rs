@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-use crate::{Error, error_chain};
+use crate::error::{Error, error_chain};
 
 /// How often and how long to retry.
 #[derive(Debug, Clone, PartialEq, Eq)]

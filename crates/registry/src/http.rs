@@ -191,7 +191,8 @@ impl Endpoint {
         let reference = oci_client::Reference::with_digest(
             self.endpoint.clone(),
             repo.to_owned(),
-            crate::EMPTY_CONFIG_DIGEST.to_owned(),
+            // Any digest will do: the empty JSON config's.
+            crate::digest::Digest::of(b"{}").to_string(),
         );
         let token = self
             .oci
