@@ -23,7 +23,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 install_system_packages
 say "GitHub's OpenAPI description, for the GitHub API double"
-install_node_tools crates/github-double/openapi
+install_node_tools crates/doubles/github-double/openapi
 say "building bitvault"
 cargo build --locked -p bitvault -p bitvault-github-double -p bitvault-sigstore-local -p bitvault-testkit >&2
 bin="$(cargo_target_dir)/debug"
@@ -91,7 +91,7 @@ GITHUB_WORKSPACE="$repo" GITHUB_SHA="$head" GITHUB_REF=refs/tags/v1.2.3 GITHUB_R
 
 say "a local registry and two single-platform images pushed by digest"
 cd "$root"
-# The test kit's own recipes (crates/testkit): the registry the tests use, and an
+# The test kit's own recipes (crates/doubles/testkit): the registry the tests use, and an
 # image pushed by digest with no tag at all.
 read -r host registry_pid registry_dir < <("$bin/bitvault-testkit" registry) ||
   service_failed "docker-registry did not start" /dev/null

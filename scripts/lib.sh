@@ -39,7 +39,7 @@ service_failed() {
 # With arguments, only those folders.
 install_node_tools() {
   local dir dirs=("$@")
-  [ "${#dirs[@]}" -gt 0 ] || dirs=(scripts/tools crates/*/tests/node crates/*/openapi)
+  [ "${#dirs[@]}" -gt 0 ] || dirs=(scripts/tools crates/*/tests/node crates/doubles/*/openapi)
   for dir in "${dirs[@]}"; do
     if [ -f "$dir/package-lock.json" ]; then npm ci --prefix "$dir" --no-audit --no-fund --silent; fi
   done

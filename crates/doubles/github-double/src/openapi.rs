@@ -18,7 +18,7 @@ use serde_json::Value;
 pub const OPENAPI_ENV: &str = "BITVAULT_GITHUB_OPENAPI";
 
 /// The npm command that installs the pinned description.
-pub const NPM_COMMAND: &str = "npm ci --prefix crates/github-double/openapi";
+pub const NPM_COMMAND: &str = "npm ci --prefix crates/doubles/github-double/openapi";
 
 /// Path parameters that may span several path segments (`contents/{path}`,
 /// `git/refs/{ref}` with `heads/main`, `compare/{basehead}` with slashes in branch names).

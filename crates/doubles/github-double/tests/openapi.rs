@@ -103,7 +103,7 @@ fn a_missing_description_fails_with_the_npm_command() {
             .err()
             .expect("must fail");
         assert!(
-            err.contains("npm ci --prefix crates/github-double/openapi"),
+            err.contains("npm ci --prefix crates/doubles/github-double/openapi"),
             "{err}"
         );
         return;
