@@ -88,14 +88,14 @@ pub fn main_with(args: Vec<std::ffi::OsString>, env: Env) -> ExitCode {
     let Some(action) = actions().into_iter().find(|a| a.spec.name == name) else {
         return ExitCode::from(2);
     };
-    let mut step = match Step::new(action.spec, &flags(action.spec, sub), env) {
+    let step = match Step::new(action.spec, &flags(action.spec, sub), env) {
         Ok(step) => step,
         Err(e) => {
             report_error(&anyhow::Error::new(e));
             return ExitCode::FAILURE;
         }
     };
-    let result = (action.run)(&mut step).and_then(|()| step.finish());
+    let result = bitvault_runner::run_step(step, action.run);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -42,6 +42,10 @@ pub fn actions() -> Vec<Action> {
             run: bitvault_sbom_attach::run,
         },
         Action {
+            spec: &bitvault_scan_gate::SPEC,
+            run: bitvault_scan_gate::run,
+        },
+        Action {
             spec: &bitvault_gitops_bump::SPEC,
             run: bitvault_gitops_bump::run,
         },

@@ -143,6 +143,34 @@ impl Step {
     }
 }
 
+/// An action's verdict against what it was given (a gate that did not pass): its
+/// outputs and summary are complete and are written as on success, then the step fails
+/// with this message.
+#[derive(Debug)]
+pub struct Failed(pub String);
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failed {}
+
+/// Runs `run` on `step` and writes its outputs: on success, and on a [`Failed`] verdict
+/// (then the verdict is the error).
+pub fn run_step(step: Step, run: fn(&mut Step) -> Result<()>) -> Result<()> {
+    let mut step = step;
+    match run(&mut step) {
+        Ok(()) => step.finish(),
+        Err(e) if e.is::<Failed>() => {
+            step.finish()?;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Reports a failure the way the runner shows it: an `::error::` annotation
 /// holding the whole chain of causes.
 pub fn report_error(err: &anyhow::Error) {
