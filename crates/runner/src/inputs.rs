@@ -12,108 +12,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use crate::env::Env;
-use crate::spec::{ActionSpec, InputKind, InputSpec, backticked};
-
-/// What went wrong with an input. Every message reads ``input `x`: ...``.
-#[derive(Debug, thiserror::Error)]
-pub enum InputError {
-    #[error(
-        "input `{name}`: required but not given; set `{name}:` under `with:` in the workflow, or pass --{name} on the command line"
-    )]
-    Missing { name: String },
-    #[error("input `{name}`: must be `true` or `false`, got {value:?}")]
-    NotBool { name: String, value: String },
-    #[error("input `{name}`: must be one of {allowed}, got {value:?}")]
-    NotOneOf {
-        name: String,
-        value: String,
-        allowed: String,
-    },
-    #[error("input `{name}`: must be a whole number, got {value:?}")]
-    NotNumber { name: String, value: String },
-    #[error(
-        "input `{name}`: `bitvault {action}` has no such input; `bitvault {action} --help` lists its inputs"
-    )]
-    Unknown { name: String, action: String },
-    #[error(
-        "input `{name}`: read by the code of `{action}` but not declared in its SPEC (a bug: correct the name or declare the input)"
-    )]
-    Undeclared { name: String, action: String },
-    #[error(
-        "input `{name}`: read as {asked} but declared as {declared} in the SPEC of `{action}` (a bug: use the accessor of its kind)"
-    )]
-    WrongKind {
-        name: String,
-        action: String,
-        asked: &'static str,
-        declared: &'static str,
-    },
-}
-
-/// A resolved value, parsed by its input's kind.
-#[derive(Debug, Clone)]
-enum Value {
-    Text,
-    Bool(bool),
-    Int(u64),
-    List(Vec<String>),
-    Choice(&'static str),
-}
+pub use crate::error::InputError;
+use crate::spec::{
+    ActionSpec, InputKind, InputSpec, Value, backticked, parse, parse_bool, split_list,
+};
 
 #[derive(Debug, Clone)]
 struct Given {
     raw: String,
     value: Value,
-}
-
-/// Parses one value by its input's kind.
-fn parse(input: &InputSpec, raw: &str) -> Result<Value, InputError> {
-    let name = || input.name.to_string();
-    Ok(match input.kind {
-        InputKind::Text => Value::Text,
-        InputKind::Boolean => Value::Bool(parse_bool(raw).ok_or_else(|| InputError::NotBool {
-            name: name(),
-            value: raw.to_string(),
-        })?),
-        InputKind::Integer => Value::Int(raw.parse().map_err(|_| InputError::NotNumber {
-            name: name(),
-            value: raw.to_string(),
-        })?),
-        InputKind::List { commas } => Value::List(split_list(raw, commas)),
-        InputKind::OneOf(words) => {
-            let word = words
-                .iter()
-                .find(|w| **w == raw)
-                .or_else(|| words.iter().find(|w| w.eq_ignore_ascii_case(raw)));
-            Value::Choice(word.copied().ok_or_else(|| InputError::NotOneOf {
-                name: name(),
-                value: raw.to_string(),
-                allowed: backticked(words),
-            })?)
-        }
-    })
-}
-
-/// Checks one value of an input against its kind (for [`ActionSpec::check`]).
-pub(crate) fn check_value(input: &InputSpec, raw: &str) -> Result<(), InputError> {
-    parse(input, raw).map(|_| ())
-}
-
-/// `getBooleanInput`'s words (YAML 1.2 core schema).
-fn parse_bool(v: &str) -> Option<bool> {
-    match v {
-        "true" | "True" | "TRUE" => Some(true),
-        "false" | "False" | "FALSE" => Some(false),
-        _ => None,
-    }
-}
-
-fn split_list(v: &str, commas: bool) -> Vec<String> {
-    v.split(|c| c == '\n' || (commas && c == ','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 /// The accessor a read used, to compare with the declared kind.

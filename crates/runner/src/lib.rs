@@ -27,6 +27,7 @@
 
 pub mod command;
 pub mod env;
+pub mod error;
 pub mod files;
 pub mod inputs;
 pub mod oidc;

@@ -69,6 +69,8 @@
 //! gives chosen values to some inputs (`""`: not given), for a request that
 //! validates more than the kinds.
 
+use crate::error::InputError;
+
 /// One action: its name (the same in `actions/<name>`, `bitvault <name>` and
 /// `crates/<name>`), what it does, and its inputs and outputs.
 #[derive(Debug)]
@@ -297,8 +299,7 @@ impl ActionSpec {
                 .default
                 .filter(|d| !d.is_empty() && !d.contains("${{"))
             {
-                crate::inputs::check_value(input, d)
-                    .map_err(|e| format!("{}: the default of {e}", self.name))?;
+                check_value(input, d).map_err(|e| format!("{}: the default of {e}", self.name))?;
             }
         }
         Ok(())
@@ -352,4 +353,64 @@ mod tests {
             "bad: the default of input `n`: must be a whole number, got \"ten\""
         );
     }
+}
+
+/// A resolved value, parsed by its input's kind.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Text,
+    Bool(bool),
+    Int(u64),
+    List(Vec<String>),
+    Choice(&'static str),
+}
+
+/// Parses one value by its input's kind.
+pub(crate) fn parse(input: &InputSpec, raw: &str) -> Result<Value, InputError> {
+    let name = || input.name.to_string();
+    Ok(match input.kind {
+        InputKind::Text => Value::Text,
+        InputKind::Boolean => Value::Bool(parse_bool(raw).ok_or_else(|| InputError::NotBool {
+            name: name(),
+            value: raw.to_string(),
+        })?),
+        InputKind::Integer => Value::Int(raw.parse().map_err(|_| InputError::NotNumber {
+            name: name(),
+            value: raw.to_string(),
+        })?),
+        InputKind::List { commas } => Value::List(split_list(raw, commas)),
+        InputKind::OneOf(words) => {
+            let word = words
+                .iter()
+                .find(|w| **w == raw)
+                .or_else(|| words.iter().find(|w| w.eq_ignore_ascii_case(raw)));
+            Value::Choice(word.copied().ok_or_else(|| InputError::NotOneOf {
+                name: name(),
+                value: raw.to_string(),
+                allowed: backticked(words),
+            })?)
+        }
+    })
+}
+
+/// Checks one value of an input against its kind (for [`ActionSpec::check`]).
+fn check_value(input: &InputSpec, raw: &str) -> Result<(), InputError> {
+    parse(input, raw).map(|_| ())
+}
+
+/// `getBooleanInput`'s words (YAML 1.2 core schema).
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+pub(crate) fn split_list(v: &str, commas: bool) -> Vec<String> {
+    v.split(|c| c == '\n' || (commas && c == ','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
