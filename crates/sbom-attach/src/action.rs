@@ -15,10 +15,10 @@ use bitvault_sigstore::{RegistryAccess, Subject as SignSubject, oci};
 use serde_json::{Value, json};
 
 use crate::attach::{CONTENT_ANNOTATION, PLATFORM_ANNOTATION, attach_once, document_artifact};
+use crate::describe::{Described, describe};
 use crate::documents::Format;
 use crate::layers::Limits;
 use crate::source::{Image, Source};
-use crate::{Described, describe};
 
 pub static SPEC: ActionSpec = ActionSpec {
     name: "sbom-attach",

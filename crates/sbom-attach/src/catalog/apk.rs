@@ -2,7 +2,7 @@
 //! packages), as apk-tools writes it.
 
 use super::{Cataloger, Location, Package, Select, is_os_release, os_release, purl};
-use crate::layers::Fs;
+use crate::fs::Fs;
 
 pub struct Apk;
 

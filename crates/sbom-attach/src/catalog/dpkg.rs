@@ -6,7 +6,7 @@
 use super::{
     Cataloger, Location, Package, Select, field, is_os_release, os_release, paragraphs, purl,
 };
-use crate::layers::Fs;
+use crate::fs::Fs;
 
 pub struct Dpkg;
 

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{Cataloger, Location, Package, Select, purl};
-use crate::layers::Fs;
+use crate::fs::Fs;
 
 pub struct Npm;
 

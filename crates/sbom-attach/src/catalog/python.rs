@@ -3,7 +3,7 @@
 //! Names are normalised as PyPI does (PEP 503).
 
 use super::{Cataloger, Location, Package, Select, purl};
-use crate::layers::Fs;
+use crate::fs::Fs;
 
 pub struct Python;
 
