@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fails when modules of one crate import each other in a circle.
 
-For every crate under crates/, each file under src/ is a module (src/lib.rs and
+For every crate under crates/ (and crates/doubles/), each file under src/ is a module (src/lib.rs and
 src/main.rs the root, src/a.rs and src/a/mod.rs `a`, src/a/b.rs `a::b`). An
 import is any path a file names, in a `use` or in code: `crate::a::b`,
 `super::x` (relative to the enclosing module, inline `mod tests {}` blocks
@@ -243,9 +243,13 @@ def circles(edges):
 def main(args):
     top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     crates = args or sorted(
-        os.path.join(top, "crates", c)
-        for c in os.listdir(os.path.join(top, "crates"))
-        if os.path.isdir(os.path.join(top, "crates", c, "src"))
+        os.path.join(top, "crates", *parts)
+        for parts in [(c,) for c in os.listdir(os.path.join(top, "crates"))]
+        + [
+            ("doubles", c)
+            for c in os.listdir(os.path.join(top, "crates", "doubles"))
+        ]
+        if os.path.isdir(os.path.join(top, "crates", *parts, "src"))
     )
     found = 0
     for crate in crates:

@@ -26,6 +26,9 @@ export PATH="$tools/venv/bin:$root/scripts/tools/node_modules/.bin:$PATH"
 step "cargo fmt"
 cargo fmt --all -- --check
 
+step "module circles"
+python3 scripts/check-module-cycles.py
+
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -48,6 +48,7 @@
 //! ```
 
 mod crypto;
+pub mod media;
 pub mod oci;
 pub mod provenance;
 pub mod publish;

@@ -17,7 +17,7 @@ use bitvault_registry::{Artifact, ArtifactBlob, Client, Digest, Error, Repositor
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
-use crate::sign::SimpleSignature;
+use crate::sign::statement::SimpleSignature;
 
 /// A Sigstore bundle v0.3: the referrer's artifact type and its layer's media type.
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";

@@ -29,8 +29,9 @@
 //! (certificate request), `sigstore-rekor` (entries), `sigstore-bundle`
 //! (bundle assembly) and `sigstore-types`.
 
+mod error;
 pub(crate) mod key;
-mod statement;
+pub(crate) mod statement;
 
 use std::sync::Arc;
 
@@ -46,36 +47,18 @@ use sigstore_types::{
 };
 
 pub use statement::{
-    COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_PREDICATE_TYPE, ToSign,
-    simple_signing_payload,
+    COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_PREDICATE_TYPE,
+    SimpleSignature, ToSign, simple_signing_payload,
 };
 
-use crate::verify::{ClientTrustConfig, IN_TOTO_PAYLOAD_TYPE};
+pub use error::SignError;
+
+use crate::media::IN_TOTO_PAYLOAD_TYPE;
+use crate::verify::trust::ClientTrustConfig;
 
 /// The public-good signing config, as shipped.
 const PRODUCTION_SIGNING_CONFIG: &str =
     include_str!("../../trust/production_signing_config.v0.2.json");
-
-/// Why signing failed. One line each, saying which service and why.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SignError {
-    /// The signing config names no usable Fulcio or Rekor (v1).
-    #[error("signing config is unusable: {0}")]
-    Config(String),
-    /// The identity token is not a JWT with the claims Sigstore needs.
-    #[error("identity token is invalid: {0}")]
-    Token(String),
-    /// Fulcio did not issue a certificate.
-    #[error("fulcio did not issue a signing certificate: {0}")]
-    Fulcio(String),
-    /// Rekor did not log an entry.
-    #[error("rekor did not log the signature: {0}")]
-    Rekor(String),
-    /// Anything else: key generation, encoding.
-    #[error("signing failed: {0}")]
-    Internal(String),
-}
 
 /// Where to sign: Fulcio and a Rekor v1 log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,24 +108,6 @@ pub struct SignedBundle {
     /// The subject's SHA-256, 64 hex characters.
     pub sha256: String,
     /// The bundle (`application/vnd.dev.sigstore.bundle.v0.3+json`).
-    pub bundle_json: String,
-    /// Where Rekor logged it.
-    pub log_index: u64,
-}
-
-/// A cosign legacy ("simple signing") signature.
-#[derive(Debug, Clone)]
-pub struct SimpleSignature {
-    /// The exact payload bytes that were signed (the `.sig` layer's content).
-    pub payload: Vec<u8>,
-    /// The base64 DER ECDSA signature (the layer's
-    /// `dev.cosignproject.cosign/signature` annotation).
-    pub signature_b64: String,
-    /// The leaf certificate, PEM (`dev.sigstore.cosign/certificate`).
-    pub certificate_pem: String,
-    /// The rest of the chain, PEM (`dev.sigstore.cosign/chain`).
-    pub chain_pem: String,
-    /// A message-signature bundle over the payload (hashedrekord).
     pub bundle_json: String,
     /// Where Rekor logged it.
     pub log_index: u64,

@@ -3,15 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::SignError;
-
-/// The in-toto statement type.
-pub const IN_TOTO_STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
-/// cosign's predicate for a plain signature of an image (`cosign sign` with
-/// attestations).
-pub const COSIGN_SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
-/// SLSA provenance v1.
-pub const SLSA_PROVENANCE_PREDICATE_TYPE: &str = "https://slsa.dev/provenance/v1";
+use super::error::SignError;
+pub use crate::media::{
+    COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_PREDICATE_TYPE,
+};
 
 /// One statement to sign: a subject (name and SHA-256) and a predicate.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +98,24 @@ pub fn simple_signing_payload(
         Value::from(manifest_digest),
     )
     .into_bytes())
+}
+
+/// A cosign legacy ("simple signing") signature.
+#[derive(Debug, Clone)]
+pub struct SimpleSignature {
+    /// The exact payload bytes that were signed (the `.sig` layer's content).
+    pub payload: Vec<u8>,
+    /// The base64 DER ECDSA signature (the layer's
+    /// `dev.cosignproject.cosign/signature` annotation).
+    pub signature_b64: String,
+    /// The leaf certificate, PEM (`dev.sigstore.cosign/certificate`).
+    pub certificate_pem: String,
+    /// The rest of the chain, PEM (`dev.sigstore.cosign/chain`).
+    pub chain_pem: String,
+    /// A message-signature bundle over the payload (hashedrekord).
+    pub bundle_json: String,
+    /// Where Rekor logged it.
+    pub log_index: u64,
 }
 
 #[cfg(test)]

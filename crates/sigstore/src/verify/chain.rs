@@ -11,7 +11,7 @@ use sigstore_types::bundle::VerificationMaterialContent;
 use x509_cert::Certificate;
 use x509_cert::der::Decode;
 
-use super::VerifyError;
+use super::error::VerifyError;
 
 /// Reject a certificate chain that contains a self-issued (root) certificate.
 pub(crate) fn reject_root_in_chain(
@@ -53,7 +53,7 @@ mod tests {
 
     /// The public-good Fulcio root and intermediate, from the embedded root.
     fn fulcio_chain() -> Vec<String> {
-        let root = crate::verify::TrustedRoot::production();
+        let root = crate::verify::trust::TrustedRoot::production();
         let ca = root.inner.certificate_authorities.last().unwrap();
         ca.cert_chain
             .certificates

@@ -10,10 +10,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{
-    Artifact, IdentityMatch, Policy, TrustedRoot, VerifiedBundle, VerifyError, verify_artifact,
-    verify_with_key,
-};
+use super::bundle::{Artifact, VerifiedBundle, verify_artifact, verify_with_key};
+use super::error::VerifyError;
+use super::policy::{IdentityMatch, Policy};
+use super::trust::TrustedRoot;
 
 /// The options of `bitvault verify`.
 #[derive(Debug, Clone, Default)]

@@ -16,10 +16,12 @@ use anyhow::{Context as _, Result, bail};
 use bitvault_registry::Client;
 use serde_json::Value;
 
-use super::{Artifact, Policy, Signer, TrustedRoot, VerifiedBundle, verify_artifact};
+use super::bundle::{Artifact, Signer, VerifiedBundle, verify_artifact};
+use super::policy::Policy;
+use super::trust::TrustedRoot;
 use crate::Subject;
+use crate::media::{COSIGN_SIGN_PREDICATE_TYPE, SLSA_PROVENANCE_PREDICATE_TYPE};
 use crate::oci::{self, LegacyLayer, StoredBundle};
-use crate::sign::{COSIGN_SIGN_PREDICATE_TYPE, SLSA_PROVENANCE_PREDICATE_TYPE};
 
 /// One thing that must verify for an image to pass.
 ///

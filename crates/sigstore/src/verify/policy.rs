@@ -4,7 +4,7 @@
 //! The claims come from Fulcio's X.509 extensions under `1.3.6.1.4.1.57264.1`
 //! (see Fulcio's `docs/oid-info.md`); `sigstore-crypto` decodes them.
 
-use super::VerifyError;
+use super::error::VerifyError;
 
 /// How the certificate's identity (its Subject Alternative Name) must match.
 #[derive(Debug, Clone)]

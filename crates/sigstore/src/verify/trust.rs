@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::VerifyError;
+use super::error::VerifyError;
 
 /// The Sigstore public-good trusted root, from `sigstore/root-signing`
 /// (`targets/trusted_root.json`). Refresh it when that repository rotates keys.
