@@ -51,6 +51,27 @@ fn output(step: &Step, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The summary with the registry's port and the digests (named in order of appearance)
+/// replaced.
+fn normalise(text: &str, host: &str) -> String {
+    let text = text.replace(host, "<registry>");
+    let digest = regex::Regex::new(r"sha256:[0-9a-f]{64}").unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    digest
+        .replace_all(&text, |c: &regex::Captures| {
+            let d = c[0].to_owned();
+            let n = match seen.iter().position(|s| *s == d) {
+                Some(i) => i + 1,
+                None => {
+                    seen.push(d);
+                    seen.len()
+                }
+            };
+            format!("<digest-{n}>")
+        })
+        .into_owned()
+}
+
 fn fallback_tag(registry: &Registry, repo: &str, subject: &str) -> Vec<Value> {
     let tag = subject.replace("sha256:", "sha256-");
     let raw = registry.inspect_raw(&format!("{}/{repo}:{tag}", registry.host()));
@@ -131,6 +152,7 @@ fn attaches_each_document_to_each_platform_once() {
         first.summary_text()
     );
     assert_eq!(output(&first, "sbom-paths").lines().count(), 4);
+    insta::assert_snapshot!("summary_first_run", normalise(first.summary_text(), &host));
 
     // A second run writes nothing: same referrers, none written.
     let before: Vec<_> = sboms
@@ -140,6 +162,7 @@ fn attaches_each_document_to_each_platform_once() {
     let second = step(&inputs, env(dir.path(), None)).unwrap();
     assert_eq!(output(&second, "sboms"), output(&first, "sboms"));
     assert!(second.summary_text().contains("(already there)"));
+    insta::assert_snapshot!("summary_rerun", normalise(second.summary_text(), &host));
     assert!(
         !second
             .summary_text()

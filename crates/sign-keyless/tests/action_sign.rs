@@ -202,6 +202,17 @@ fn predicate_types(entries: &[Value]) -> Vec<String> {
     v
 }
 
+/// The summary with what changes from run to run replaced: the registry's port, the
+/// digests (named), and Rekor log indexes (entries are made concurrently).
+fn normalise(text: &str, host: &str, names: &[(String, String)]) -> String {
+    let mut text = text.replace(host, "<registry>");
+    for (digest, name) in names {
+        text = text.replace(digest.as_str(), name);
+    }
+    let index = regex::Regex::new(r"\| \d+ ").unwrap();
+    index.replace_all(&text, "| <log-index> ").into_owned()
+}
+
 fn sigstore_python() -> PathBuf {
     if let Some(path) = std::env::var_os("BITVAULT_SIGSTORE_PYTHON") {
         return PathBuf::from(path);
@@ -238,6 +249,14 @@ fn signs_an_index_recursively_verifies_and_rerun_adds_nothing() {
         assert!(std::path::Path::new(p).is_file(), "{p}");
     }
     assert!(step.summary_text().contains(&index));
+    let mut names = vec![(index.clone(), "<index>".to_owned())];
+    for (i, p) in platforms.iter().enumerate() {
+        names.push((p.clone(), format!("<platform-{}>", i + 1)));
+    }
+    insta::assert_snapshot!(
+        "summary_recursive",
+        normalise(step.summary_text(), &s.registry.host(), &names)
+    );
 
     for digest in std::iter::once(&index).chain(&platforms) {
         assert_eq!(
@@ -294,6 +313,12 @@ fn signs_an_index_recursively_verifies_and_rerun_adds_nothing() {
         );
         assert_eq!(verified["provenance"].as_array().unwrap().len(), 1);
         assert_eq!(output(&v, "identity"), GithubClaims::default().identity());
+        if digest == &index {
+            insta::assert_snapshot!(
+                "verify_summary_index",
+                normalise(v.summary_text(), &s.registry.host(), &names)
+            );
+        }
     }
 
     // Same digests again: everything is found, nothing is signed or written.
@@ -304,6 +329,10 @@ fn signs_an_index_recursively_verifies_and_rerun_adds_nothing() {
     assert_eq!(s.stack.request_count("rekor.createEntry"), 9);
     let signed: Vec<Value> = serde_json::from_str(&output(&again, "signed")).unwrap();
     assert!(signed.iter().all(|e| e["reused"] == true), "{signed:?}");
+    insta::assert_snapshot!(
+        "summary_rerun",
+        normalise(again.summary_text(), &s.registry.host(), &names)
+    );
     for digest in std::iter::once(&index).chain(&platforms) {
         assert_eq!(referrers(&s, "app", digest).len(), 2);
         assert_eq!(sig_layers(&s, "app", digest).len(), 1);
