@@ -41,7 +41,7 @@ mod layout;
 mod plan;
 pub mod pr;
 pub mod report;
-mod request;
+pub mod request;
 
 pub use action::{SPEC, run};
 pub use bitvault_registry::{Digest, DigestParseError};

@@ -212,3 +212,83 @@ fn every_output_is_declared() {
     declared.sort();
     assert_eq!(set, declared);
 }
+
+/// Every refusal the README documents, as the user reads it.
+#[test]
+fn refusals() {
+    let dir = checkout(&d('a'), &d('a'));
+    let path = dir.path().to_str().unwrap();
+    let refusal = |flags: &[(&str, &str)]| {
+        let mut s = step(flags);
+        format!("{:#}", run(&mut s).unwrap_err()).replace(path, "<checkout>")
+    };
+    let anchored = tempfile::tempdir().unwrap();
+    git(anchored.path(), &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(anchored.path().join("envs/prod")).unwrap();
+    std::fs::write(
+        anchored.path().join("envs/prod/values.yaml"),
+        format!(
+            "base: &img\n  repository: ghcr.io/acme/web\n  digest: \"{}\"\nimage: *img\n",
+            d('a')
+        ),
+    )
+    .unwrap();
+    git(anchored.path(), &["add", "."]);
+    git(anchored.path(), &["commit", "-q", "-m", "init"]);
+    let anchored_path = anchored.path().to_str().unwrap();
+    let text = [
+        refusal(&[("digest", "sha256:ABC")]),
+        refusal(&[("digest", "ghcr.io/acme/web:latest")]),
+        refusal(&[("environment", "prod"), ("digest", &d('b'))]),
+        refusal(&[
+            ("environment", "prod"),
+            ("digest", &d('b')),
+            ("path", "."),
+            ("repository", "a/b"),
+        ]),
+        refusal(&[
+            ("environment", "prod"),
+            ("digest", &d('b')),
+            ("require-signature", "true"),
+            ("path", path),
+        ]),
+        refusal(&[("environment", "prod"), ("mode", "promote"), ("path", path)]),
+        {
+            let mut s = step(&[
+                ("environment", "prod"),
+                ("digest", &d('b')),
+                ("path", anchored_path),
+            ]);
+            format!("{:#}", run(&mut s).unwrap_err()).replace(anchored_path, "<checkout>")
+        },
+    ]
+    .join("\n");
+    insta::assert_snapshot!("refusals", text);
+}
+
+#[test]
+fn every_input_read_is_declared_with_its_kind() {
+    let req = bitvault_runner::testing::check_reads_with(
+        &SPEC,
+        &[
+            ("environment", "prod"),
+            ("digest", &d('b')),
+            ("to-digest", ""),
+            ("image", "web"),
+            ("image-repository", "ghcr.io/acme/web"),
+            ("kustomize-image", ""),
+            ("key-path", "image.digest"),
+            ("app-id", ""),
+            ("private-key", ""),
+            ("sts-endpoint", ""),
+            ("sts-identity", ""),
+            ("certificate-identity-regexp", ""),
+            ("github-api-url", ""),
+            ("from-environment", ""),
+            ("path", "."),
+            ("repository", ""),
+        ],
+        bitvault_gitops_bump::request::Request::from_inputs,
+    );
+    assert!(req.is_ok(), "{:?}", req.err());
+}

@@ -128,6 +128,7 @@ fn create_then_update_then_nothing() {
     );
     assert!(body.contains("0123abcd"), "{body}");
     assert!(body.contains("verification: not checked"), "{body}");
+    insta::assert_snapshot!("pr_bump", format!("{}\n\n{body}", pr.title));
     assert_eq!(pr.labels, vec!["gitops", "prod"]);
     assert_eq!(pr.requested_reviewers, vec!["octocat"]);
     assert!(out(&s, "diff").contains(&format!("+  digest: \"{}\"", d('b'))));
@@ -243,6 +244,10 @@ fn promote_staging_to_prod() {
     assert_eq!(show(&gh, BRANCH, PROD), values(&d('e'), &d('0')));
     let pr = &gh.pulls(OWNER, REPO)[0];
     assert_eq!(pr.title, "promote web from staging to prod (eeeeeeeeeeee)");
+    insta::assert_snapshot!(
+        "pr_promote",
+        format!("{}\n\n{}", pr.title, pr.body.clone().unwrap_or_default())
+    );
     gh.assert_no_violations();
 }
 
@@ -262,6 +267,14 @@ fn rollback_to_the_previous_digest() {
     assert_eq!(show(&gh, "main", PROD), values(&d('b'), &d('0')));
     assert_eq!(show(&gh, BRANCH, PROD), values(&d('a'), &d('0')));
     assert!(gh.request_count("repos/list-commits") >= 1);
+    let pr = &gh.pulls(OWNER, REPO)[0];
+    // The commit read from history is the double's (its id changes with the clock).
+    let body = pr
+        .body
+        .clone()
+        .unwrap_or_default()
+        .replace(&head, "<merged commit>");
+    insta::assert_snapshot!("pr_rollback", format!("{}\n\n{body}", pr.title));
     gh.assert_no_violations();
 }
 
