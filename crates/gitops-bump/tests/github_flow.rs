@@ -129,6 +129,10 @@ fn create_then_update_then_nothing() {
     assert!(body.contains("0123abcd"), "{body}");
     assert!(body.contains("verification: not checked"), "{body}");
     insta::assert_snapshot!("pr_bump", format!("{}\n\n{body}", pr.title));
+    insta::assert_snapshot!(
+        "summary_bump",
+        s.summary_text().replace(&pr.html_url, "<pull request>")
+    );
     assert_eq!(pr.labels, vec!["gitops", "prod"]);
     assert_eq!(pr.requested_reviewers, vec!["octocat"]);
     assert!(out(&s, "diff").contains(&format!("+  digest: \"{}\"", d('b'))));
