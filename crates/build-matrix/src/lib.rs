@@ -323,10 +323,7 @@ fn run_merge(step: &mut Step, req: &MergeRequest) -> Result<()> {
     let tags = &req.tags;
     let digests = merge::parse_digests(&req.digests)?;
     let client = registry_client(req)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let merged = rt.block_on(merge::merge(&client, repo, &digests, tags))?;
+    let merged = bitvault_http::block_on(merge::merge(&client, repo, &digests, tags))?;
     step.set_output("digest", merged.digest.as_str());
     step.set_output("image-ref", merged.image_ref.clone());
     if !merged.index_pushed && merged.tags_written.is_empty() {

@@ -194,9 +194,6 @@ pub fn verify_signatures(inputs: &bitvault_runner::Inputs, images: &[String]) ->
         ..RegistryAccess::default()
     };
     let client = registry.client(&subjects)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let verified = require
         .iter()
         .map(|r| r.name())
@@ -204,8 +201,7 @@ pub fn verify_signatures(inputs: &bitvault_runner::Inputs, images: &[String]) ->
         .join(" and ");
     let mut lines = Vec::new();
     for s in &subjects {
-        let v = rt
-            .block_on(verify::image(&client, &root, s, &policy, &require))
+        let v = bitvault_http::block_on(verify::image(&client, &root, s, &policy, &require))
             .with_context(|| format!("the signature gate refused {s}"))?;
         for r in &v.refused {
             command::warning(&format!("{s}: ignored {r}"));

@@ -5,9 +5,16 @@
 /// `&`, `=`, `#`, `+`, `%` and spaces cannot change the URL's structure. A path of
 /// several segments is encoded segment by segment and joined with `/`.
 pub fn percent_encode(s: &str) -> String {
+    percent_encode_keeping(s, b"")
+}
+
+/// [`percent_encode`], also keeping the bytes of `keep` as they are: for formats whose
+/// grammar allows more characters in a segment (a purl's name and version keep the
+/// sub-delimiters and `:` / `@`, as Go's `url.PathEscape` does).
+pub fn percent_encode_keeping(s: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

@@ -35,7 +35,7 @@ mod runtime;
 use std::time::Duration;
 
 pub use body::read_capped;
-pub use encode::percent_encode;
+pub use encode::{percent_encode, percent_encode_keeping};
 pub use error::{Error, error_chain};
 pub use retry::{Attempts, RetryPolicy, is_retryable_error, is_retryable_status, retry_after};
 pub use runtime::{block_on, runtime};

@@ -170,7 +170,7 @@ impl Client {
         let mut path = format!("/v2/{}/referrers/{}", repo.name(), subject);
         if let Some(t) = artifact_type {
             path.push_str("?artifactType=");
-            path.push_str(&encode_query_value(t));
+            path.push_str(&bitvault_http::percent_encode(t));
         }
         let mut manifests = Vec::new();
         let mut next = Some(path);
@@ -321,18 +321,6 @@ fn descriptor_of(m: &Manifest) -> OciDescriptor {
     }
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode_query_value(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The target of a `Link: <url>; rel="next"` header, as a path on the same registry.
 fn next_link(link: &str) -> Option<String> {
     link.split(',').find_map(|part| {
@@ -364,7 +352,7 @@ mod tests {
     #[test]
     fn query_values_are_encoded() {
         assert_eq!(
-            encode_query_value("application/spdx+json"),
+            bitvault_http::percent_encode("application/spdx+json"),
             "application%2Fspdx%2Bjson"
         );
     }

@@ -211,14 +211,16 @@ pub struct Result1 {
 pub fn run(step: &mut Step) -> Result<()> {
     let req = Request::from_inputs(&step.inputs)?;
     let client = req.client()?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     let limits = Limits::default();
     let mut results = Vec::new();
     for source in &req.images {
-        let (image, described) = describe(source, &client, rt.handle(), &req.formats, &limits)?;
+        let (image, described) = describe(
+            source,
+            &client,
+            bitvault_http::runtime().handle(),
+            &req.formats,
+            &limits,
+        )?;
         for d in &described {
             for s in &d.skipped {
                 command::warning(&format!("{}: skipped {s}", d.subject.reference));
@@ -240,12 +242,12 @@ pub fn run(step: &mut Step) -> Result<()> {
     };
     let paths = write_files(&out_dir, &results)?;
     if req.attach {
-        rt.block_on(attach_all(&client, &mut results))?;
+        bitvault_http::block_on(attach_all(&client, &mut results))?;
     }
     if req.attest {
         let token = identity_token(&req, &step.env)?;
         let services = req.services()?;
-        rt.block_on(attest_all(&client, &services, &token, &mut results))?;
+        bitvault_http::block_on(attest_all(&client, &services, &token, &mut results))?;
     }
     report(step, &results, &paths)
 }

@@ -381,11 +381,7 @@ pub fn run(step: &mut Step) -> Result<()> {
     let client = req.registry.client(&req.images)?;
     let out_dir = bundle_dir(&step.env)?;
     let policy = who.policy();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let (plan, written) = rt.block_on(async {
+    let (plan, written) = bitvault_http::block_on(async {
         let subjects = publish::expand(&client, &req.images, req.recursive).await?;
         let wanted: Vec<Wanted> = subjects
             .into_iter()

@@ -195,10 +195,7 @@ pub fn verify(req: &Request) -> Result<Outcome> {
                 None => TrustedRoot::production(),
             };
             let client = r.registry.client(std::slice::from_ref(&r.subject))?;
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let v = rt.block_on(verify::image(
+            let v = bitvault_http::block_on(verify::image(
                 &client, &root, &r.subject, &r.policy, &r.require,
             ))?;
             Ok(Outcome::Image(v))

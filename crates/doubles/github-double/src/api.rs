@@ -588,7 +588,7 @@ impl Ctx<'_> {
                 .query
                 .iter()
                 .filter(|(k, _)| k != "page")
-                .map(|(k, v)| format!("{k}={}", encode(v)))
+                .map(|(k, v)| format!("{k}={}", bitvault_http::percent_encode(v)))
                 .collect();
             q.push(format!("page={p}"));
             let path = self
@@ -1112,17 +1112,6 @@ impl Ctx<'_> {
             _ => Err(unauthorized()),
         }
     }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The octo-sts style exchange (not a GitHub API; exempt from OpenAPI checks):

@@ -5,7 +5,7 @@ mod common;
 use std::sync::{Arc, Barrier};
 
 use bitvault_github_double::Fault;
-use common::{TOKEN, call, call_full, double};
+use common::{TOKEN, call, call_full, call_raw, double};
 use serde_json::{Value, json};
 
 /// Creates a commit on top of `parent` changing `path`; returns its sha.
@@ -418,16 +418,14 @@ fn requests_without_a_known_token_get_401() {
     );
     assert!(body["documentation_url"].is_string());
     // `token <t>` works as well as `Bearer <t>`.
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    let resp = agent
-        .get(format!("{}/repos/acme/gitops", gh.url()))
-        .header("Authorization", format!("token {TOKEN}"))
-        .call()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
+    let (status, _, _) = call_raw(
+        &gh,
+        "GET",
+        "/repos/acme/gitops",
+        Some(format!("token {TOKEN}")),
+        None,
+    );
+    assert_eq!(status, 200);
     assert_eq!(gh.requests()[1].token.as_deref(), Some("wrong"));
     gh.assert_no_violations();
 }

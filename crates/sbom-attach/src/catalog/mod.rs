@@ -106,26 +106,12 @@ pub fn catalog(fs: &Fs, catalogers: &[&dyn Cataloger]) -> Vec<Package> {
 /// Percent-encodes a purl name or version as syft's purl library does (Go's
 /// `url.PathEscape`): `+`, `:` and `@` stay as they are.
 pub fn encode(s: &str) -> String {
-    escape(s, |b| {
-        b.is_ascii_alphanumeric() || b"-._~$&+:=@!*'()".contains(&b)
-    })
+    bitvault_http::percent_encode_keeping(s, b"$&+:=@!*'()")
 }
 
 /// Percent-encodes a qualifier value (Go's `url.QueryEscape`, space as `%20`).
 pub fn encode_query(s: &str) -> String {
-    escape(s, |b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-}
-
-fn escape(s: &str, keep: impl Fn(u8) -> bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if keep(b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    bitvault_http::percent_encode(s)
 }
 
 /// `pkg:<type>/<namespace>/<name>@<version>?<qualifiers>`; the namespace's segments are

@@ -31,11 +31,9 @@ pub fn double() -> GitHubDouble {
     gh
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent()
+fn client() -> reqwest::Client {
+    bitvault_http::client("github-double-tests", &bitvault_http::Timeouts::default())
+        .expect("http client")
 }
 
 /// Sends a request with `token` (if any); returns the status, JSON body (or Null) and
@@ -47,35 +45,50 @@ pub fn call_full(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value, Option<String>) {
+    call_raw(gh, method, path, token.map(|t| format!("Bearer {t}")), body)
+}
+
+/// [`call_full`] with the whole `Authorization` header value given.
+pub fn call_raw(
+    gh: &GitHubDouble,
+    method: &str,
+    path: &str,
+    authorization: Option<String>,
+    body: Option<Value>,
+) -> (u16, Value, Option<String>) {
     let url = format!("{}{path}", gh.url());
-    let agent = agent();
-    let auth = token.map(|t| format!("Bearer {t}"));
-    macro_rules! with_auth {
-        ($rb:expr) => {{
-            let rb = $rb.header("Accept", "application/vnd.github+json");
-            match &auth {
-                Some(a) => rb.header("Authorization", a),
-                None => rb,
-            }
-        }};
+    let http = client();
+    let method_ = reqwest::Method::from_bytes(method.as_bytes())
+        .unwrap_or_else(|_| panic!("unsupported method {method}"));
+    let mut rb = http
+        .request(method_, &url)
+        .header("Accept", "application/vnd.github+json");
+    if let Some(a) = &authorization {
+        rb = rb.header("Authorization", a);
     }
-    let result = match (method, body) {
-        ("GET", _) => with_auth!(agent.get(&url)).call(),
-        ("DELETE", _) => with_auth!(agent.delete(&url)).call(),
-        ("POST", Some(b)) => with_auth!(agent.post(&url)).send_json(&b),
-        ("POST", None) => with_auth!(agent.post(&url)).send_empty(),
-        ("PATCH", Some(b)) => with_auth!(agent.patch(&url)).send_json(&b),
-        ("PUT", Some(b)) => with_auth!(agent.put(&url)).send_json(&b),
+    match (method, body) {
+        ("POST" | "PATCH" | "PUT", Some(b)) => {
+            rb = rb
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
+        }
+        ("GET" | "DELETE" | "POST", None) => {}
         (m, _) => panic!("unsupported method {m}"),
-    };
-    let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let status = resp.status().as_u16();
-    let link = resp
-        .headers()
-        .get("link")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    }
+    let (status, link, text) = bitvault_http::block_on(async {
+        let resp = rb
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = resp.status().as_u16();
+        let link = resp
+            .headers()
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let text = resp.text().await.unwrap_or_default();
+        (status, link, text)
+    });
     let value = if text.is_empty() {
         Value::Null
     } else {
