@@ -113,10 +113,14 @@ pub static SPEC: ActionSpec = ActionSpec {
         .list(),
         InputSpec::with_default(
             "require",
-            "Signature gate: what must verify for each digest, as in `verify`: `signature`, `provenance`, or `signature,provenance`.",
+            "Signature gate: what must verify for each digest, as in `verify`: one or more of `signature`, `provenance`, `sbom` and `vuln-scan`.",
             "signature",
         )
         .list_or_commas(),
+        InputSpec::optional(
+            "max-age",
+            "Signature gate, with `require: vuln-scan`: the passing scan must have finished within this long (`24h`, `7d`), so a digest whose last scan is stale is not promoted.",
+        ),
         InputSpec::optional(
             "certificate-identity",
             "Signature gate: the exact signer identity, e.g. https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/heads/main.",
@@ -180,7 +184,11 @@ pub fn verify_signatures(inputs: &bitvault_runner::Inputs, images: &[String]) ->
         workflow: text("workflow")?,
     }
     .policy()?;
-    let require = Requirements::parse(inputs.items("require")?)?;
+    let max_age = match text("max-age")? {
+        Some(t) => Some(Requirements::parse_max_age(&t)?),
+        None => None,
+    };
+    let require = Requirements::parse(inputs.items("require")?)?.with_max_age(max_age);
     let root = match text("trusted-root")? {
         Some(path) => TrustedRoot::from_file(Path::new(&path))?,
         None => TrustedRoot::production(),

@@ -10,6 +10,7 @@ use std::process::Command;
 use bitvault_registry::{Client, ClientOptions, Digest, Reference};
 use bitvault_runner::{Env, Step};
 use bitvault_sbom_attach::{SPEC, run};
+use bitvault_sigstore::verify::{self, PolicyOptions, Requirements, TrustedRoot};
 use bitvault_sigstore_local::{GithubClaims, LocalSigstore};
 use bitvault_testkit::Registry;
 use common::*;
@@ -262,6 +263,38 @@ fn attestations_on_each_platform_and_the_index_verify_with_sigstore_python() {
     assert_eq!(
         platforms,
         ["linux/amd64", "linux/amd64", "linux/arm64", "linux/arm64"]
+    );
+
+    // `verify --require sbom` passes for the index (every platform has a verified SBOM
+    // attestation) and refuses an image that has none, naming what is missing.
+    let root = TrustedRoot::from_json(&stack.trusted_root()).unwrap();
+    let policy = PolicyOptions {
+        certificate_identity: Some(GithubClaims::default().identity()),
+        certificate_oidc_issuer: Some(stack.issuer_url().to_owned()),
+        ..PolicyOptions::default()
+    }
+    .policy()
+    .unwrap();
+    let client = Client::new(ClientOptions::default()).unwrap();
+    let sbom = Requirements::parse(["sbom"]).unwrap();
+    let subject = bitvault_sigstore::Subject::parse(&image, "image").unwrap();
+    let v =
+        bitvault_http::block_on(verify::image(&client, &root, &subject, &policy, &sbom)).unwrap();
+    assert_eq!(v.platforms.len(), 2);
+    let bare =
+        bitvault_testkit::make_image_by_digest(&host, None, "demo/bare", "amd64", "no sbom\n");
+    let subject =
+        bitvault_sigstore::Subject::parse(&format!("{host}/demo/bare@{bare}"), "image").unwrap();
+    let err = format!(
+        "{:#}",
+        bitvault_http::block_on(verify::image(&client, &root, &subject, &policy, &sbom))
+            .unwrap_err()
+    );
+    assert!(
+        err.contains(
+            "no verified SBOM attestation (https://cyclonedx.org/bom or https://spdx.dev/Document)"
+        ),
+        "{err}"
     );
 
     // A re-run signs and writes nothing.

@@ -10,6 +10,7 @@ use base64::Engine as _;
 use bitvault_registry::{Client, ClientOptions, Digest, Reference};
 use bitvault_runner::{Env, Failed, Step};
 use bitvault_scan_gate::{SPEC, run};
+use bitvault_sigstore::verify::{self, PolicyOptions, Requirements, TrustedRoot};
 use bitvault_sigstore_local::{GithubClaims, LocalSigstore};
 use bitvault_testkit::{Registry, make_image_by_digest};
 use serde_json::Value;
@@ -133,6 +134,8 @@ fn trivy_report_for(image: &str, dir: &Path, name: &str, musl_fixed: bool) -> Pa
     let mut raw: Value =
         serde_json::from_slice(&std::fs::read(corpus("trivy/alpine-39.json")).unwrap()).unwrap();
     raw["ArtifactName"] = Value::String(image.to_owned());
+    // Scanned now, as trivy would stamp it.
+    raw["CreatedAt"] = Value::String(now());
     if !musl_fixed {
         for r in raw["Results"].as_array_mut().unwrap() {
             for v in r["Vulnerabilities"].as_array_mut().unwrap() {
@@ -145,6 +148,11 @@ fn trivy_report_for(image: &str, dir: &Path, name: &str, musl_fixed: bool) -> Pa
     let path = dir.join(name);
     std::fs::write(&path, serde_json::to_vec_pretty(&raw).unwrap()).unwrap();
     path
+}
+
+fn now() -> String {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn fallback_tag(registry: &Registry, repo: &str, subject: &str) -> Vec<Value> {
@@ -274,13 +282,77 @@ fn a_passing_report_is_attached_and_signed_once_and_a_failing_one_attaches_nothi
     let p = &statement["predicate"];
     assert_eq!(p["scanner"]["uri"], "pkg:github/aquasecurity/trivy@dev");
     assert_eq!(p["invocation"]["parameters"]["passed"], true);
-    assert_eq!(
-        p["metadata"]["scanFinishedOn"],
-        "2021-08-25T12:20:30.000000005Z"
-    );
+    let finished = p["metadata"]["scanFinishedOn"].as_str().unwrap().to_owned();
+    let stamped: Value = serde_json::from_slice(&std::fs::read(&good).unwrap()).unwrap();
+    assert_eq!(finished, stamped["CreatedAt"].as_str().unwrap());
     assert_eq!(p["scanner"]["result"]["ArtifactName"], image);
     let fulcio = stack.request_count("fulcio.signingCert");
     assert_eq!(fulcio, 1);
+
+    // `verify --require vuln-scan` passes with a day's max-age; with one second, after
+    // a pause, the scan is stale and it fails.
+    let subject = bitvault_sigstore::Subject::parse(&image, "image").unwrap();
+    let root = TrustedRoot::from_json(&stack.trusted_root()).unwrap();
+    let policy = PolicyOptions {
+        certificate_identity: Some(GithubClaims::default().identity()),
+        certificate_oidc_issuer: Some(stack.issuer_url().to_owned()),
+        ..PolicyOptions::default()
+    }
+    .policy()
+    .unwrap();
+    let client = Client::new(ClientOptions::default()).unwrap();
+    let require = |age: &str| {
+        Requirements::parse(["vuln-scan"])
+            .unwrap()
+            .with_max_age(Some(Requirements::parse_max_age(age).unwrap()))
+    };
+    bitvault_http::block_on(verify::image(
+        &client,
+        &root,
+        &subject,
+        &policy,
+        &require("24h"),
+    ))
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let err = format!(
+        "{:#}",
+        bitvault_http::block_on(verify::image(
+            &client,
+            &root,
+            &subject,
+            &policy,
+            &require("1s")
+        ))
+        .unwrap_err()
+    );
+    assert!(
+        err.contains("no passing vulnerability scan no older than 1s"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("a passing scan finished {finished}")),
+        "{err}"
+    );
+    // An image that was never scanned has no scan attestation at all.
+    let unscanned = make_image_by_digest(&host, None, "demo/app", "arm64", "never scanned\n");
+    let other = bitvault_sigstore::Subject::parse(&format!("{host}/demo/app@{unscanned}"), "image")
+        .unwrap();
+    let err = format!(
+        "{:#}",
+        bitvault_http::block_on(verify::image(
+            &client,
+            &root,
+            &other,
+            &policy,
+            &require("24h")
+        ))
+        .unwrap_err()
+    );
+    assert!(
+        err.contains("no verified vulnerability scan attestation"),
+        "{err}"
+    );
 
     // A re-run writes and signs nothing.
     let (second, err) = step(&inputs, env(dir.path(), Some(&stack)));

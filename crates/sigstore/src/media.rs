@@ -12,3 +12,12 @@ pub const SLSA_PROVENANCE_PREDICATE_TYPE: &str = "https://slsa.dev/provenance/v1
 
 /// The payload type of an in-toto statement in a DSSE envelope.
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// CycloneDX SBOM attestations (`cosign attest --type cyclonedx`).
+pub const CYCLONEDX_PREDICATE_TYPE: &str = "https://cyclonedx.org/bom";
+
+/// SPDX SBOM attestations (`cosign attest --type spdxjson`).
+pub const SPDX_PREDICATE_TYPE: &str = "https://spdx.dev/Document";
+
+/// cosign's vulnerability scan attestation (`cosign attest --type vuln`).
+pub const VULN_PREDICATE_TYPE: &str = "https://cosign.sigstore.dev/attestation/vuln/v1";

@@ -29,10 +29,14 @@ pub static SPEC: ActionSpec = ActionSpec {
         ),
         InputSpec::with_default(
             "require",
-            "image: what must verify: `signature`, `provenance`, or `signature,provenance`.",
+            "image: what must verify, one or more of `signature`, `provenance`, `sbom` (a CycloneDX or SPDX attestation; for an index, on every platform manifest) and `vuln-scan` (a passing scan-gate attestation).",
             "signature",
         )
         .list_or_commas(),
+        InputSpec::optional(
+            "max-age",
+            "image, with `require: vuln-scan`: the passing scan must have finished within this long (`24h`, `30m`, `7d`, `90s`).",
+        ),
         InputSpec::optional(
             "bundle",
             "file: the Sigstore bundle (.sigstore.json) to verify instead of an image.",
@@ -150,7 +154,11 @@ impl Request {
             }
             (Some(image), None) => {
                 let subject = Subject::parse(&image, "image")?;
-                let require = Requirements::parse(inputs.items("require")?)?;
+                let max_age = match inputs.text("max-age")? {
+                    Some(t) => Some(Requirements::parse_max_age(t)?),
+                    None => None,
+                };
+                let require = Requirements::parse(inputs.items("require")?)?.with_max_age(max_age);
                 let policy = verify::keyless_policy(&args)?;
                 Ok(Self::Image(ImageRequest {
                     subject,

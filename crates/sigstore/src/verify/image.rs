@@ -11,6 +11,7 @@
 //! caller's: a [`Verification`] is a value.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result, bail};
 use bitvault_registry::Client;
@@ -20,7 +21,10 @@ use super::bundle::{Artifact, Signer, VerifiedBundle, verify_artifact};
 use super::policy::Policy;
 use super::trust::TrustedRoot;
 use crate::Subject;
-use crate::media::{COSIGN_SIGN_PREDICATE_TYPE, SLSA_PROVENANCE_PREDICATE_TYPE};
+use crate::media::{
+    COSIGN_SIGN_PREDICATE_TYPE, CYCLONEDX_PREDICATE_TYPE, SLSA_PROVENANCE_PREDICATE_TYPE,
+    SPDX_PREDICATE_TYPE, VULN_PREDICATE_TYPE,
+};
 use crate::oci::{self, LegacyLayer, StoredBundle};
 
 /// One thing that must verify for an image to pass.
@@ -36,25 +40,45 @@ pub enum Requirement {
     Signature,
     /// SLSA provenance v1 for the digest.
     Provenance,
+    /// An SBOM attestation (CycloneDX or SPDX) for the digest; for an image index, for
+    /// every platform manifest of it.
+    Sbom,
+    /// A passing vulnerability scan attestation (cosign's vuln predicate, as scan-gate
+    /// writes it), no older than the requirements' `max-age` when one is set.
+    VulnScan,
 }
 
 impl Requirement {
     /// Every requirement, in the order they are checked and listed.
-    pub const ALL: &'static [Requirement] = &[Requirement::Signature, Requirement::Provenance];
+    pub const ALL: &'static [Requirement] = &[
+        Requirement::Signature,
+        Requirement::Provenance,
+        Requirement::Sbom,
+        Requirement::VulnScan,
+    ];
 
     /// The name used in the `require` input.
     pub fn name(self) -> &'static str {
         match self {
             Self::Signature => "signature",
             Self::Provenance => "provenance",
+            Self::Sbom => "sbom",
+            Self::VulnScan => "vuln-scan",
         }
     }
 
-    /// The in-toto predicate type that meets it.
+    /// The in-toto predicate type that meets it (the first, when several do).
     pub fn predicate_type(self) -> &'static str {
+        self.predicate_types()[0]
+    }
+
+    /// Every in-toto predicate type that meets it.
+    pub fn predicate_types(self) -> &'static [&'static str] {
         match self {
-            Self::Signature => COSIGN_SIGN_PREDICATE_TYPE,
-            Self::Provenance => SLSA_PROVENANCE_PREDICATE_TYPE,
+            Self::Signature => &[COSIGN_SIGN_PREDICATE_TYPE],
+            Self::Provenance => &[SLSA_PROVENANCE_PREDICATE_TYPE],
+            Self::Sbom => &[CYCLONEDX_PREDICATE_TYPE, SPDX_PREDICATE_TYPE],
+            Self::VulnScan => &[VULN_PREDICATE_TYPE],
         }
     }
 
@@ -64,6 +88,12 @@ impl Requirement {
             Self::Signature => "verified signature".to_string(),
             Self::Provenance => {
                 format!("verified SLSA provenance ({SLSA_PROVENANCE_PREDICATE_TYPE})")
+            }
+            Self::Sbom => format!(
+                "verified SBOM attestation ({CYCLONEDX_PREDICATE_TYPE} or {SPDX_PREDICATE_TYPE})"
+            ),
+            Self::VulnScan => {
+                format!("verified vulnerability scan attestation ({VULN_PREDICATE_TYPE})")
             }
         }
     }
@@ -80,9 +110,10 @@ impl std::fmt::Display for Requirement {
     }
 }
 
-/// What must verify: a non-empty set of [`Requirement`]s.
+/// What must verify: a non-empty set of [`Requirement`]s, and how recent a passing
+/// vulnerability scan must be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Requirements(BTreeSet<Requirement>);
+pub struct Requirements(BTreeSet<Requirement>, Option<Duration>);
 
 impl Requirements {
     /// The set of `requirements`; an empty set is refused (it would pass
@@ -95,7 +126,57 @@ impl Requirements {
                 names()
             );
         }
-        Ok(Self(set))
+        Ok(Self(set, None))
+    }
+
+    /// A passing scan must have finished no longer than `max_age` ago
+    /// (for [`Requirement::VulnScan`]).
+    pub fn with_max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.1 = max_age;
+        self
+    }
+
+    /// How recent a passing scan must be.
+    pub fn max_age(&self) -> Option<Duration> {
+        self.1
+    }
+
+    /// Reads a `max-age`: a whole number and a unit, `s`, `m`, `h`, `d` or `w`
+    /// (`90s`, `30m`, `24h`, `7d`), or several (`1h30m`).
+    pub fn parse_max_age(text: &str) -> Result<Duration> {
+        let t = text.trim();
+        let mut total: u64 = 0;
+        let mut number = String::new();
+        for c in t.chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
+            }
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                'w' => 604_800,
+                _ => bail!(
+                    "input `max-age`: {t:?} is not a duration; write e.g. `24h`, `30m`, `7d` or `90s`"
+                ),
+            };
+            let n: u64 = number.parse().map_err(|_| {
+                anyhow::anyhow!("input `max-age`: {t:?} is not a duration; write e.g. `24h`, `30m`, `7d` or `90s`")
+            })?;
+            total = n
+                .checked_mul(unit)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(|| anyhow::anyhow!("input `max-age`: {t:?} is too long"))?;
+            number.clear();
+        }
+        if !number.is_empty() || total == 0 {
+            bail!(
+                "input `max-age`: {t:?} is not a duration; write e.g. `24h`, `30m`, `7d` or `90s` (a unit is needed)"
+            );
+        }
+        Ok(Duration::from_secs(total))
     }
 
     /// Parse the names of the `require` input.
@@ -121,7 +202,7 @@ impl Requirements {
 
     /// Only a signature.
     pub fn signature() -> Self {
-        Self(BTreeSet::from([Requirement::Signature]))
+        Self(BTreeSet::from([Requirement::Signature]), None)
     }
 
     /// Whether `r` is required.
@@ -204,6 +285,9 @@ pub struct Verification {
     pub found: Vec<Found>,
     /// Every stored signature that did not, with why (one line each).
     pub refused: Vec<String>,
+    /// For an image index whose SBOMs are required: each platform manifest
+    /// (`os/arch[/variant]`) and what its own stored attestations prove.
+    pub platforms: Vec<(String, Verification)>,
 }
 
 /// Verify each stored signature of `subject` (no I/O).
@@ -252,6 +336,7 @@ pub fn check_image(
         expected: policy.identity.to_string(),
         found,
         refused,
+        platforms: Vec::new(),
     }
 }
 
@@ -285,7 +370,7 @@ impl Verification {
     pub fn of(&self, r: Requirement) -> Vec<&Found> {
         self.found
             .iter()
-            .filter(|f| f.predicate_type == r.predicate_type())
+            .filter(|f| r.predicate_types().contains(&f.predicate_type.as_str()))
             .collect()
     }
 
@@ -309,7 +394,31 @@ impl Verification {
 
     /// Refuse, saying what was found instead, unless every requirement is met.
     pub fn require(&self, require: &Requirements) -> Result<()> {
+        self.require_at(require, SystemTime::now())
+    }
+
+    /// [`Verification::require`], judging scan ages at `now`.
+    pub fn require_at(&self, require: &Requirements, now: SystemTime) -> Result<()> {
         for r in require.iter() {
+            if r == Requirement::Sbom && !self.platforms.is_empty() {
+                for (platform, v) in &self.platforms {
+                    if v.of(r).is_empty() {
+                        bail!(
+                            "{}: platform {platform} ({}) has no {} for {}; {}",
+                            self.subject.image(),
+                            v.subject.digest,
+                            r.missing(),
+                            self.expected,
+                            v.why()
+                        );
+                    }
+                }
+                continue;
+            }
+            if r == Requirement::VulnScan && !self.of(r).is_empty() {
+                self.require_scan(require.max_age(), now)?;
+                continue;
+            }
             if self.of(r).is_empty() {
                 bail!(
                     "{}: no {} for {}; {}",
@@ -321,6 +430,54 @@ impl Verification {
             }
         }
         Ok(())
+    }
+
+    /// A verified scan attestation that passed, and finished within `max_age` of `now`.
+    fn require_scan(&self, max_age: Option<Duration>, now: SystemTime) -> Result<()> {
+        let mut seen = Vec::new();
+        for f in self.of(Requirement::VulnScan) {
+            let predicate = f
+                .verified
+                .statement
+                .as_ref()
+                .map(|s| &s.json["predicate"])
+                .cloned()
+                .unwrap_or(Value::Null);
+            let passed = predicate["invocation"]["parameters"]["passed"] == Value::Bool(true);
+            let finished = predicate["metadata"]["scanFinishedOn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let when = chrono::DateTime::parse_from_rfc3339(&finished)
+                .ok()
+                .map(SystemTime::from);
+            let fresh = match (max_age, when) {
+                (None, _) => true,
+                (Some(max), Some(t)) => now.duration_since(t).unwrap_or_default() <= max,
+                (Some(_), None) => false,
+            };
+            if passed && fresh {
+                return Ok(());
+            }
+            seen.push(match (passed, when) {
+                (false, _) => format!("a scan finished {finished} did not pass"),
+                (true, None) => format!("a scan has no readable finish time ({finished:?})"),
+                (true, Some(t)) => format!(
+                    "a passing scan finished {finished}, {}s ago",
+                    now.duration_since(t).unwrap_or_default().as_secs()
+                ),
+            });
+        }
+        let limit = match max_age {
+            Some(d) => format!(" no older than {}s", d.as_secs()),
+            None => String::new(),
+        };
+        bail!(
+            "{}: no passing vulnerability scan{limit} for {}: {}; scan the digest again (scan-gate) before promoting it",
+            self.subject.image(),
+            self.expected,
+            seen.join("; ")
+        )
     }
 
     /// Why nothing of a required kind verified.
@@ -350,6 +507,35 @@ impl Verification {
     }
 }
 
+/// The platform manifests of `subject` when it is an image index (attestation
+/// manifests, platform `unknown/unknown`, left out); none for an image.
+async fn platforms(
+    client: &Client,
+    subject: &Subject,
+) -> Result<Vec<(String, bitvault_registry::Digest)>> {
+    let manifest = client
+        .get_manifest(&subject.repo, &subject.digest)
+        .await
+        .with_context(|| format!("reading {}", subject.image()))?;
+    let bitvault_registry::ManifestKind::Index(index) = manifest.kind else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for m in index.manifests {
+        let Some(p) = &m.platform else { continue };
+        if p.os.to_string() == "unknown" {
+            continue;
+        }
+        let mut name = format!("{}/{}", p.os, p.architecture);
+        if let Some(v) = &p.variant {
+            name.push('/');
+            name.push_str(v);
+        }
+        out.push((name, bitvault_registry::Digest::parse(&m.digest)?));
+    }
+    Ok(out)
+}
+
 /// Verify `subject` in its registry: read its signatures, check each against
 /// `root` and `policy`, and refuse unless `require` is met.
 pub async fn image(
@@ -360,7 +546,19 @@ pub async fn image(
     require: &Requirements,
 ) -> Result<Verification> {
     let stored = read_image(client, subject).await?;
-    let verification = check_image(&stored, subject, policy, root);
+    let mut verification = check_image(&stored, subject, policy, root);
+    if require.contains(Requirement::Sbom) {
+        for (platform, digest) in platforms(client, subject).await? {
+            let p = Subject {
+                repo: subject.repo.clone(),
+                digest,
+            };
+            let stored = read_image(client, &p).await?;
+            verification
+                .platforms
+                .push((platform, check_image(&stored, &p, policy, root)));
+        }
+    }
     verification.require(require)?;
     Ok(verification)
 }
@@ -368,6 +566,18 @@ pub async fn image(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_ages_read_with_their_units() {
+        let p = |t| Requirements::parse_max_age(t).map(|d| d.as_secs());
+        assert_eq!(p("90s").unwrap(), 90);
+        assert_eq!(p("24h").unwrap(), 86_400);
+        assert_eq!(p("1h30m").unwrap(), 5_400);
+        assert_eq!(p("7d").unwrap(), 604_800);
+        for bad in ["", "24", "h", "-1h", "1y", "0s"] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn requirements_parse_and_refuse_empty_or_unknown() {
