@@ -41,9 +41,14 @@
 //! elsewhere (the anchor is not edited, since that would change every place using it),
 //! block scalars, key paths through lists, duplicate keys, custom tags, and files with
 //! more than one YAML document.
+//!
+//! Work is bounded: a file over [`MAX_INPUT_BYTES`], nested deeper than [`MAX_DEPTH`], or
+//! whose aliases expand to more than [`MAX_ALIAS_EXPANSION`] nodes is refused before it
+//! is re-parsed, with a message naming the limit.
 mod edit;
 mod error;
 mod keypath;
+mod limits;
 mod semantic;
 mod steps;
 mod yaml;
@@ -53,3 +58,4 @@ pub use edit::{
 };
 pub use error::{Error, Result};
 pub use keypath::{KeyPath, KeyPathError};
+pub use limits::{MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_INPUT_BYTES};

@@ -12,6 +12,7 @@ use std::ops::Range;
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::steps::{Step, describe};
 
 #[derive(Debug)]
@@ -71,6 +72,7 @@ fn tag_string(tag: Option<&saphyr_parser::Tag>) -> Option<String> {
 }
 
 fn parse(src: &str) -> Result<Parsed> {
+    limits::check_size(src)?;
     // saphyr-parser markers count characters; map them to byte offsets.
     let mut byte_at: Vec<usize> = src.char_indices().map(|(b, _)| b).collect();
     byte_at.push(src.len());
@@ -82,6 +84,11 @@ fn parse(src: &str) -> Result<Parsed> {
     let mut docs = Vec::new();
     let mut referenced = HashSet::new();
     let mut stack: Vec<Frame> = Vec::new();
+    // Nodes under each open collection (itself included), nodes under each anchor, and
+    // the nodes aliases have expanded to so far: what the re-parse would build.
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut anchored: HashMap<usize, u64> = HashMap::new();
+    let mut expanded: u64 = 0;
     for item in Parser::new_from_str(src) {
         let (event, span) = item.map_err(|e| {
             Error::Parse(format!(
@@ -92,6 +99,26 @@ fn parse(src: &str) -> Result<Parsed> {
             ))
         })?;
         let span = to_bytes(span);
+        let size = match &event {
+            Event::Scalar(..) => Some(1),
+            Event::Alias(id) => {
+                let n = anchored.get(id).copied().unwrap_or(1);
+                expanded = expanded.saturating_add(n);
+                if expanded > limits::MAX_ALIAS_EXPANSION {
+                    return Err(limits::too_many_aliased());
+                }
+                Some(n)
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                if sizes.len() >= limits::MAX_DEPTH {
+                    return Err(limits::too_deep());
+                }
+                sizes.push(1);
+                None
+            }
+            Event::MappingEnd | Event::SequenceEnd => sizes.pop(),
+            _ => None,
+        };
         let done = match event {
             Event::Scalar(value, style, anchor, tag) => Some(Node {
                 kind: Kind::Scalar {
@@ -171,6 +198,13 @@ fn parse(src: &str) -> Result<Parsed> {
             | Event::Nothing => None,
         };
         if let Some(node) = done {
+            let size = size.unwrap_or(1);
+            if node.anchor != 0 {
+                anchored.insert(node.anchor, size);
+            }
+            if let Some(parent) = sizes.last_mut() {
+                *parent = parent.saturating_add(size);
+            }
             match stack.last_mut() {
                 None => docs.push(node),
                 Some(Frame::Seq { items, .. }) => items.push(node),
