@@ -1,15 +1,16 @@
 //! The client and its repository handle: typed calls, retries where safe, one error
 //! message shape (`cannot <doing> in <owner>/<name>: <what GitHub said>; <hint>`).
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use base64::Engine as _;
 use bitvault_http::{RetryPolicy, percent_encode, require_https};
-use octocrab::Octocrab;
 use octocrab::models::repos::{ContentItems, DiffEntry, Object, Ref, RepoCommit};
 use octocrab::models::{self, pulls::PullRequest};
+use octocrab::{Octocrab, Page};
 use serde_json::json;
 
 use crate::hint::{describe, hint, rate_limited, status};
@@ -47,6 +48,10 @@ pub struct GitHub {
     permissions: String,
     retry: RetryPolicy,
 }
+
+/// The most pages one listing follows (100 entries each): ten thousand entries, more
+/// than any listing GitHub answers in full (a pull request's files stop at 3000).
+pub const MAX_PAGES: u32 = 100;
 
 /// How long to wait for GitHub.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -528,8 +533,19 @@ impl Repo {
         Ok(())
     }
 
-    /// One page (100 entries, `page` from 1) of a pull request's files.
+    /// One page (100 entries, `page` from 1, at most [`MAX_PAGES`]) of a pull request's
+    /// files.
     pub fn pull_request_files(&self, number: u64, page: u32) -> Result<Vec<DiffEntry>> {
+        if page > MAX_PAGES {
+            bail!(
+                "the GitHub API at {} answered more than {MAX_PAGES} pages of files for pull \
+                 request #{number} in {}/{} (the limit on pages followed); GitHub lists at most \
+                 3000 files, so this is not GitHub's answer: check `github-api-url`",
+                self.gh.api,
+                self.owner,
+                self.name
+            );
+        }
         let route = self.route(&format!("/pulls/{number}/files"));
         let page = page.to_string();
         self.gh
@@ -539,5 +555,131 @@ impl Repo {
                 async move { o.get(route, Some(&q)).await }
             })
             .map_err(|e| self.fail(&format!("list the files of pull request #{number}"), &e))
+    }
+
+    /// All of a pull request's files, following GitHub's `Link: rel="next"` pages: at
+    /// most [`MAX_PAGES`] of them, each link followed once, and only to the API's own
+    /// host (the token goes with every page).
+    pub fn all_pull_request_files(&self, number: u64) -> Result<Vec<DiffEntry>> {
+        let what = format!("the files of pull request #{number}");
+        let route = self.route(&format!("/pulls/{number}/files"));
+        let first: Page<DiffEntry> = self
+            .gh
+            .call(true, |o| {
+                let route = route.clone();
+                async move { o.get(route, Some(&[("per_page", "100")])).await }
+            })
+            .map_err(|e| self.fail(&format!("list {what}"), &e))?;
+        self.follow_pages(first, &what)
+    }
+
+    /// The items of `page` and of every page after it.
+    fn follow_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        mut page: Page<T>,
+        what: &str,
+    ) -> Result<Vec<T>> {
+        let origin = origin_of(&self.gh.api);
+        let mut items = page.take_items();
+        let mut seen = HashSet::new();
+        let mut pages = 1;
+        while let Some(next) = page.next.take() {
+            let link = next.to_string();
+            if origin_of(&link) != origin {
+                bail!(
+                    "the GitHub API at {} sent a next-page link to another host ({link}) while \
+                     listing {what} in {}/{}; refusing to send the token there: check \
+                     `github-api-url`",
+                    self.gh.api,
+                    self.owner,
+                    self.name
+                );
+            }
+            if !seen.insert(link.clone()) {
+                bail!(
+                    "the GitHub API at {} sent the next-page link {link} twice while listing \
+                     {what} in {}/{} (each page is followed once, the limit on repeated links); \
+                     this is not GitHub's answer: check `github-api-url`",
+                    self.gh.api,
+                    self.owner,
+                    self.name
+                );
+            }
+            if pages >= MAX_PAGES {
+                bail!(
+                    "the GitHub API at {} answered more than {MAX_PAGES} pages while listing \
+                     {what} in {}/{} (the limit on pages followed); this is not GitHub's \
+                     answer: check `github-api-url`",
+                    self.gh.api,
+                    self.owner,
+                    self.name
+                );
+            }
+            let uri = Some(next);
+            page = self
+                .gh
+                .call(true, |o| {
+                    let uri = uri.clone();
+                    async move { o.get_page::<T>(&uri).await }
+                })
+                .map_err(|e| self.fail(&format!("list {what} (page {})", pages + 1), &e))?
+                .with_context(|| format!("the next page of {what} is missing"))?;
+            pages += 1;
+            items.extend(page.take_items());
+        }
+        Ok(items)
+    }
+}
+
+/// `scheme://host:port` of an absolute URL, lower-cased, with the default port made
+/// explicit; `None` when it has no scheme or host.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h, Some(p.parse::<u16>().ok()?)),
+        _ => (host_port, None),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let port = port.or(match scheme.as_str() {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    })?;
+    Some(format!("{scheme}://{}:{port}", host.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let api = origin_of("https://api.github.com");
+        assert_eq!(api.as_deref(), Some("https://api.github.com:443"));
+        for same in [
+            "https://api.github.com/repos/o/r/pulls/1/files?page=2",
+            "HTTPS://API.GITHUB.COM:443/x",
+        ] {
+            assert_eq!(origin_of(same), api, "{same}");
+        }
+        for other in [
+            "https://api.github.com.evil.example/x",
+            "https://evil.example/?u=https://api.github.com",
+            "https://api.github.com@evil.example/x",
+            "http://api.github.com/x",
+            "https://api.github.com:8443/x",
+            "/relative",
+        ] {
+            assert_ne!(origin_of(other), api, "{other}");
+        }
+        assert_eq!(
+            origin_of("http://[::1]:8080/a").as_deref(),
+            Some("http://[::1]:8080")
+        );
     }
 }

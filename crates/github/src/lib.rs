@@ -30,7 +30,7 @@ pub mod auth;
 mod client;
 mod hint;
 
-pub use client::{API_VERSION, GitHub, PullRequestRef, RefMove, Repo, TreeFile};
+pub use client::{API_VERSION, GitHub, MAX_PAGES, PullRequestRef, RefMove, Repo, TreeFile};
 pub use hint::{describe, hint, status};
 /// octocrab's typed models, as answered by this client.
 pub use octocrab::models;
