@@ -123,7 +123,7 @@ fn yamlish() -> impl Strategy<Value = String> {
 }
 
 fn path() -> impl Strategy<Value = KeyPath> {
-    prop::collection::vec(key(), 1..4).prop_map(|segs| KeyPath::from_segments(segs))
+    prop::collection::vec(key(), 1..4).prop_map(KeyPath::from_segments)
 }
 
 /// The properties of one edit, whatever the input.
