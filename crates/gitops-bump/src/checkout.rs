@@ -37,10 +37,15 @@ impl Checkout {
         Ok(outcome)
     }
 
-    /// Writes the files of `outcome` that changed.
+    /// Writes the files of `outcome` that changed. Every target is checked first
+    /// ([`Checkout::inside`]), so a link anywhere refuses the run before any write.
     pub fn write(&self, outcome: &Outcome) -> Result<()> {
-        for file in outcome.files.iter().filter(|f| f.changed()) {
-            let path = self.root.join(&file.path);
+        let changed: Vec<_> = outcome.files.iter().filter(|f| f.changed()).collect();
+        let paths = changed
+            .iter()
+            .map(|f| self.inside(&f.path))
+            .collect::<Result<Vec<_>>>()?;
+        for (file, path) in changed.iter().zip(paths) {
             std::fs::write(&path, &file.after).map_err(|error| Error::Io {
                 context: format!("cannot write {}", path.display()),
                 error,
@@ -50,11 +55,47 @@ impl Checkout {
     }
 }
 
+impl Checkout {
+    /// `rel` under the checkout, refused when it is a symbolic link or when its
+    /// directory resolves outside the checkout (a link in the path): the edit must land
+    /// in the checkout's own file, never wherever a link points (L3).
+    pub fn inside(&self, rel: &Path) -> Result<PathBuf> {
+        let path = self.root.join(rel);
+        let refuse = |why: String| Error::InFile {
+            path: rel.to_path_buf(),
+            inner: Box::new(Error::Invalid(why)),
+        };
+        if let Ok(meta) = std::fs::symlink_metadata(&path)
+            && meta.file_type().is_symlink()
+        {
+            let to = std::fs::read_link(&path)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            return Err(refuse(format!(
+                "is a symbolic link (to `{to}`); gitops-bump does not read or write through links. Replace the link with the file itself, or point `file` at the real file inside the checkout"
+            )));
+        }
+        let (Some(parent), Ok(root)) = (path.parent(), self.root.canonicalize()) else {
+            return Ok(path);
+        };
+        if let Ok(dir) = parent.canonicalize()
+            && !dir.starts_with(&root)
+        {
+            return Err(refuse(format!(
+                "its directory resolves to {}, outside the checkout {} (a symbolic link in the path); gitops-bump only edits files inside the checkout. Replace the link with the directory itself",
+                dir.display(),
+                root.display()
+            )));
+        }
+        Ok(path)
+    }
+}
+
 impl Source for Checkout {
     type Error = Error;
 
     fn read(&mut self, rel: &Path) -> Result<String> {
-        let path = self.root.join(rel);
+        let path = self.inside(rel)?;
         std::fs::read_to_string(&path).map_err(|error| Error::Io {
             context: format!(
                 "cannot read {} (check `path` and the `file` template)",

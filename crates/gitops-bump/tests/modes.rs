@@ -346,3 +346,44 @@ fn rollback_plan_skips_unreadable_versions_and_works_for_kustomize() {
     assert_eq!(out.operation, Operation::None);
     assert!(!out.changed && out.diff().is_empty());
 }
+
+#[test]
+fn path_refuses_a_target_that_is_a_symlink() {
+    let repo = Repo::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let outside = elsewhere.path().join("values.yaml");
+    std::fs::write(&outside, values(&d(1))).unwrap();
+    std::fs::create_dir_all(repo.root().join("envs/prod")).unwrap();
+    std::os::unix::fs::symlink(&outside, repo.root().join("envs/prod/values.yaml")).unwrap();
+    let e = local::bump(repo.root(), &layout(), "prod", &d(2)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "envs/prod/values.yaml: is a symbolic link (to `{}`); gitops-bump does not read or write through links. Replace the link with the file itself, or point `file` at the real file inside the checkout",
+            outside.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), values(&d(1)));
+}
+
+#[test]
+fn path_refuses_a_target_whose_directory_escapes_the_checkout() {
+    let repo = Repo::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(elsewhere.path().join("prod")).unwrap();
+    let outside = elsewhere.path().join("prod/values.yaml");
+    std::fs::write(&outside, values(&d(1))).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), repo.root().join("envs")).unwrap();
+    let e = local::bump(repo.root(), &layout(), "prod", &d(2)).unwrap_err();
+    let dir = elsewhere.path().join("prod").canonicalize().unwrap();
+    let root = repo.root().canonicalize().unwrap();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "envs/prod/values.yaml: its directory resolves to {}, outside the checkout {} (a symbolic link in the path); gitops-bump only edits files inside the checkout. Replace the link with the directory itself",
+            dir.display(),
+            root.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), values(&d(1)));
+}
