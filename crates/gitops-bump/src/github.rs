@@ -213,9 +213,7 @@ pub fn land(gh: &Repo, step: &mut Step, req: &Request, verification: &str) -> Re
                 ("created", (pull.number, pull.html_url))
             }
         };
-        if operation != "none" {
-            decorate(gh, &req.pull_request, pull.0, operation == "created")?;
-        }
+        let decorated = decorate(gh, &req.pull_request, pull.0, operation)?;
         info(&format!(
             "{operation} pull request #{} {} ({branch})",
             pull.0, pull.1
@@ -224,6 +222,9 @@ pub fn land(gh: &Repo, step: &mut Step, req: &Request, verification: &str) -> Re
             "### gitops-bump: {operation} [#{}]({}) `{}`\n",
             pull.0, pull.1, req.env
         ));
+        if let Some(line) = decorated.as_ref().filter(|_| operation == "none") {
+            step.summary(&format!("{line}\n\n"));
+        }
         step.summary(&report::summary_table(&ctx.images));
         if !diff.is_empty() {
             step.summary(&format!("```diff\n{diff}```\n"));
@@ -277,13 +278,79 @@ fn commit_files(gh: &Repo, parent: &str, files: &[&FileChange], message: &str) -
     gh.commit_files(parent, &files, message)
 }
 
-/// Labels (always) and reviewers (when the pull request is new).
-fn decorate(gh: &Repo, options: &PullRequest, number: u64, created: bool) -> Result<()> {
-    if !options.labels.is_empty() {
-        gh.add_labels(number, &options.labels)?;
+/// Applies the labels and reviewers the pull request does not have yet, and says what
+/// it did (`None` when there was nothing to apply). A new pull request gets them all. On
+/// an existing one the labels are added again (adding is idempotent), and on a re-run that
+/// makes no commit (`operation` `none`) the pull request is read first, so labels or
+/// reviewers that an earlier run failed to apply are applied now (L5); reviewers are only
+/// requested again on such a re-run when they are not requested already.
+fn decorate(
+    gh: &Repo,
+    options: &PullRequest,
+    number: u64,
+    operation: &str,
+) -> Result<Option<String>> {
+    if options.labels.is_empty() && options.reviewers.is_empty() {
+        return Ok(None);
     }
-    if created && !options.reviewers.is_empty() {
-        gh.request_reviewers(number, &options.reviewers)?;
+    let (labels, reviewers) = match operation {
+        "created" => (options.labels.clone(), options.reviewers.clone()),
+        "updated" => (options.labels.clone(), Vec::new()),
+        _ => {
+            let pulls = gh.client().octocrab().pulls(&gh.owner, &gh.name);
+            let current = bitvault_http::block_on(pulls.get(number)).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read pull request #{number} in {}/{} to check its labels and reviewers: {}",
+                    gh.owner,
+                    gh.name,
+                    bitvault_github::describe(&e)
+                )
+            })?;
+            let has: Vec<String> = current
+                .labels
+                .unwrap_or_default()
+                .into_iter()
+                .map(|l| l.name)
+                .collect();
+            let asked: Vec<String> = current
+                .requested_reviewers
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| a.login.to_ascii_lowercase())
+                .collect();
+            (
+                options
+                    .labels
+                    .iter()
+                    .filter(|l| !has.contains(l))
+                    .cloned()
+                    .collect(),
+                options
+                    .reviewers
+                    .iter()
+                    .filter(|r| !asked.contains(&r.to_ascii_lowercase()))
+                    .cloned()
+                    .collect(),
+            )
+        }
+    };
+    let mut did = Vec::new();
+    if !labels.is_empty() {
+        gh.add_labels(number, &labels)?;
+        did.push(format!("labelled `{}`", labels.join("`, `")));
     }
-    Ok(())
+    if !reviewers.is_empty() {
+        gh.request_reviewers(number, &reviewers)?;
+        did.push(format!(
+            "requested reviews from `{}`",
+            reviewers.join("`, `")
+        ));
+    }
+    let line = match (did.is_empty(), operation) {
+        (true, "none") => "labels and reviewers already applied: nothing to add".to_string(),
+        (true, _) => return Ok(None),
+        (false, _) => format!("pull request #{number}: {}", did.join("; ")),
+    };
+    info(&line);
+    Ok(Some(line))
 }

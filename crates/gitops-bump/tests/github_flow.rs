@@ -326,3 +326,69 @@ fn a_branch_with_foreign_commits_is_not_overwritten() {
     assert!(gh.pulls(OWNER, REPO).is_empty());
     gh.assert_no_violations();
 }
+
+#[test]
+fn a_rerun_after_reviewers_failed_applies_them_without_a_new_commit() {
+    let gh = double(&d('a'), &d('a'));
+    // Review cannot be requested from the pull request's author: the first run opens the
+    // pull request, labels it, and fails on the reviewers.
+    let first = [
+        ("digest", d('b')),
+        ("labels", "gitops".to_string()),
+        ("reviewers", "github-actions[bot]".to_string()),
+    ];
+    let first: Vec<(&str, &str)> = first.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let e = run(&mut step(&gh, &first)).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("cannot request reviews on pull request #"),
+        "{e:#}"
+    );
+    assert_eq!(gh.pulls(OWNER, REPO).len(), 1);
+    let head = rev(&gh, BRANCH);
+
+    // The re-run (with the reviewer fixed) finds the pull request with nothing to
+    // commit, and still applies what is missing.
+    let mut s = step(
+        &gh,
+        &[
+            ("digest", &d('b')),
+            ("labels", "gitops, prod"),
+            ("reviewers", "octocat"),
+        ],
+    );
+    run(&mut s).unwrap();
+    assert_eq!(out(&s, "operation"), "none");
+    assert_eq!(out(&s, "commit-sha"), "");
+    assert_eq!(rev(&gh, BRANCH), head, "no new commit");
+    let pr = &gh.pulls(OWNER, REPO)[0];
+    assert_eq!(pr.labels, vec!["gitops", "prod"]);
+    assert_eq!(pr.requested_reviewers, vec!["octocat"]);
+    let summary = s.summary_text();
+    let line = format!(
+        "pull request #{}: labelled `prod`; requested reviews from `octocat`",
+        pr.number
+    );
+    assert!(summary.contains(&line), "{summary}");
+
+    // Once everything is applied, a re-run adds nothing and says so.
+    let labels_before = gh.request_count("issues/add-labels");
+    let mut s = step(
+        &gh,
+        &[
+            ("digest", &d('b')),
+            ("labels", "gitops, prod"),
+            ("reviewers", "octocat"),
+        ],
+    );
+    run(&mut s).unwrap();
+    assert_eq!(out(&s, "operation"), "none");
+    assert_eq!(gh.request_count("issues/add-labels"), labels_before);
+    assert_eq!(gh.request_count("pulls/request-reviewers"), 2);
+    assert!(
+        s.summary_text()
+            .contains("labels and reviewers already applied: nothing to add"),
+        "{}",
+        s.summary_text()
+    );
+    gh.assert_no_violations();
+}

@@ -323,6 +323,7 @@ mod tests {
                 ("key", ""),
                 ("certificate-identity-regexp", ""),
                 ("require", "signature,provenance"),
+                ("max-age", "24h"),
             ],
             Request::from_inputs,
         )
@@ -333,6 +334,7 @@ mod tests {
                 ("image", ""),
                 ("key", ""),
                 ("certificate-identity-regexp", ""),
+                ("max-age", "24h"),
             ],
             Request::from_inputs,
         )

@@ -990,9 +990,9 @@ impl Ctx<'_> {
         let (users, teams) = (strings("reviewers"), strings("team_reviewers"));
         let p = self.find_pull(repo)?;
         if users.iter().any(|u| u.eq_ignore_ascii_case(&p.user)) {
-            return Err(unprocessable(
-                "Review cannot be requested from pull request author.",
-            ));
+            // GitHub says "Review cannot be requested from pull request author." here, but
+            // its OpenAPI description declares this 422 without a body: answer as declared.
+            return Err(Response::empty(422));
         }
         let p = self.modify_pull(repo, |p| {
             for u in users {

@@ -588,10 +588,10 @@ mod tests {
         );
         let err = Requirements::parse(["", " "]).unwrap_err().to_string();
         assert!(err.starts_with("`require` is empty"), "{err}");
-        let err = Requirements::parse(["sbom"]).unwrap_err().to_string();
+        let err = Requirements::parse(["sboms"]).unwrap_err().to_string();
         assert_eq!(
             err,
-            "`require`: \"sbom\" is not one of signature, provenance (comma-separated)"
+            "`require`: \"sboms\" is not one of signature, provenance, sbom, vuln-scan (comma-separated)"
         );
         assert_eq!(
             Requirements::signature(),
