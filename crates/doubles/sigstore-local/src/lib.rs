@@ -34,6 +34,9 @@ pub struct Options {
     /// Added to every request before it is answered, to model a remote
     /// service in benchmarks.
     pub latency: Duration,
+    /// The claims of the tokens the runner's token endpoint
+    /// (`ACTIONS_ID_TOKEN_REQUEST_URL`) hands out.
+    pub claims: GithubClaims,
 }
 
 /// A running stack. Dropping it stops the servers.
@@ -72,6 +75,7 @@ impl LocalSigstore {
             log: Mutex::new(rekor::Log::new("rekor.bitvault.local")),
             counts: Mutex::new(BTreeMap::new()),
             latency: options.latency,
+            claims: options.claims,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -3,7 +3,12 @@
 //!
 //! ```text
 //! bitvault-sigstore-local [--trust-config PATH] [--latency-ms N]
+//!     [--repository OWNER/REPO] [--workflow PATH] [--ref REF] [--sha SHA]
+//!     [--event NAME] [--reusable-workflow OWNER/REPO/PATH@REF]
 //! ```
+//!
+//! The claim flags set what the runner's token endpoint hands out (default: a push
+//! to `main` of `acme/app` running `.github/workflows/release.yml`).
 //!
 //! It writes a ClientTrustConfig to PATH (default `sigstore-local.trust.json`),
 //! prints the service URLs, a fresh identity token, and the runner variables
@@ -11,7 +16,7 @@
 
 use std::time::Duration;
 
-use bitvault_sigstore_local::{GithubClaims, LocalSigstore, Options, SIGSTORE_AUDIENCE};
+use bitvault_sigstore_local::{LocalSigstore, Options, SIGSTORE_AUDIENCE};
 
 fn main() {
     let mut trust_config = String::from("sigstore-local.trust.json");
@@ -24,15 +29,22 @@ fn main() {
                 Ok(ms) => options.latency = Duration::from_millis(ms),
                 Err(_) => fail(&format!("--latency-ms takes a number, got {ms:?}")),
             },
-            _ => fail("usage: bitvault-sigstore-local [--trust-config PATH] [--latency-ms N]"),
+            ("--repository", Some(v)) => options.claims.repository = v,
+            ("--workflow", Some(v)) => options.claims.workflow_path = v,
+            ("--ref", Some(v)) => options.claims.git_ref = v,
+            ("--sha", Some(v)) => options.claims.sha = v,
+            ("--event", Some(v)) => options.claims.event_name = v,
+            ("--reusable-workflow", Some(v)) => options.claims.reusable_workflow = Some(v),
+            _ => fail(USAGE),
         }
     }
+    let claims_given = options.claims.clone();
     let stack = LocalSigstore::start_with(options)
         .unwrap_or_else(|e| fail(&format!("cannot start the stack: {e}")));
     if let Err(e) = std::fs::write(&trust_config, stack.client_trust_config()) {
         fail(&format!("cannot write {trust_config}: {e}"));
     }
-    let claims = GithubClaims::default();
+    let claims = claims_given;
     println!("trust config  {trust_config}");
     println!("oidc issuer   {}", stack.issuer_url());
     println!("fulcio        {}", stack.fulcio_url());
@@ -49,6 +61,10 @@ fn main() {
         std::thread::park();
     }
 }
+
+const USAGE: &str = "usage: bitvault-sigstore-local [--trust-config PATH] [--latency-ms N] \
+[--repository OWNER/REPO] [--workflow PATH] [--ref REF] [--sha SHA] [--event NAME] \
+[--reusable-workflow OWNER/REPO/PATH@REF]";
 
 fn fail(message: &str) -> ! {
     eprintln!("bitvault-sigstore-local: {message}");

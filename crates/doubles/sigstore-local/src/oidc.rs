@@ -29,6 +29,10 @@ pub struct GithubClaims {
     pub run_attempt: String,
     /// `github-hosted` or `self-hosted`.
     pub runner_environment: String,
+    /// A reusable workflow the job runs, as `owner/repo/<path>@<ref>`: GitHub's
+    /// `job_workflow_ref` (and so the certificate identity) is then that workflow,
+    /// while `workflow_ref` stays the caller's. `None`: the job is the caller's own.
+    pub reusable_workflow: Option<String>,
 }
 
 impl Default for GithubClaims {
@@ -42,17 +46,25 @@ impl Default for GithubClaims {
             run_id: "4242".into(),
             run_attempt: "1".into(),
             runner_environment: "github-hosted".into(),
+            reusable_workflow: None,
         }
     }
 }
 
 impl GithubClaims {
-    /// `owner/repo/<workflow path>@<ref>`, GitHub's `job_workflow_ref`.
-    pub fn job_workflow_ref(&self) -> String {
+    /// `owner/repo/<workflow path>@<ref>` of the caller: GitHub's `workflow_ref`.
+    pub fn workflow_ref(&self) -> String {
         format!(
             "{}/{}@{}",
             self.repository, self.workflow_path, self.git_ref
         )
+    }
+
+    /// GitHub's `job_workflow_ref`: the reusable workflow the job runs, else the caller's.
+    pub fn job_workflow_ref(&self) -> String {
+        self.reusable_workflow
+            .clone()
+            .unwrap_or_else(|| self.workflow_ref())
     }
 
     /// The identity Fulcio puts in the certificate's SAN.
@@ -113,7 +125,7 @@ impl Issuer {
             "actor": claims.owner(),
             "actor_id": "200002",
             "workflow": "release",
-            "workflow_ref": job_workflow_ref,
+            "workflow_ref": claims.workflow_ref(),
             "workflow_sha": claims.sha,
             "job_workflow_ref": job_workflow_ref,
             "job_workflow_sha": claims.sha,

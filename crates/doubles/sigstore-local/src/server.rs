@@ -26,6 +26,7 @@ pub(crate) struct State {
     pub log: Mutex<Log>,
     pub counts: Mutex<BTreeMap<&'static str, u64>>,
     pub latency: Duration,
+    pub claims: crate::GithubClaims,
 }
 
 type Shared = Arc<State>;
@@ -90,8 +91,7 @@ async fn token(
         .get("audience")
         .map(String::as_str)
         .unwrap_or(crate::SIGSTORE_AUDIENCE);
-    let claims = crate::GithubClaims::default();
-    Json(json!({"value": s.issuer.mint(&claims, audience)})).into_response()
+    Json(json!({"value": s.issuer.mint(&s.claims, audience)})).into_response()
 }
 
 // ---- Fulcio --------------------------------------------------------------
