@@ -103,7 +103,7 @@ pub static SPEC: ActionSpec = ActionSpec {
         InputSpec::optional("github-api-url", "The GitHub REST API URL. Default: `GITHUB_API_URL`, else https://api.github.com."),
         InputSpec::with_default(
             "require-signature",
-            "Bump only: before anything is written, verify each digest's keyless signature in its registry (as `bitvault verify` does) and refuse one that is unsigned or signed by another identity.",
+            "Before anything is written, verify each digest about to be set (bump: the given ones; promote and rollback: the ones read from the other environment or the file's history) in its registry, as `bitvault verify` does, and refuse one that is unsigned, signed by another identity or missing what `require` asks for.",
             "false",
         ),
         InputSpec::optional(
@@ -222,39 +222,84 @@ pub fn verify_signatures(inputs: &bitvault_runner::Inputs, images: &[String]) ->
     Ok(lines.join("; "))
 }
 
-/// The action's entry point.
-pub fn run(step: &mut Step) -> Result<()> {
-    let req = Request::from_inputs(&step.inputs)?;
-    let verification = if step.inputs.bool("require-signature")? {
-        let Mode::Bump(items) = &req.mode else {
-            bail!(
-                "`require-signature` applies to `mode: bump`, where the digest is given; a promotion or rollback moves a digest that was gated when it was bumped"
-            );
-        };
-        let repos = step.inputs.items("image-repository")?;
-        if repos.len() != items.len() {
+/// The signature gate: what must verify for each digest about to be written. A bump
+/// is checked before anything is read from GitHub; a promotion or rollback as soon as
+/// its digests are known (read from the other environment or the file's history),
+/// before any write.
+pub struct Gate {
+    /// The gate's inputs (named as `verify`'s); `None` when `require-signature` is off.
+    inputs: Option<bitvault_runner::Inputs>,
+    /// The registry repository of each image, in the request's order.
+    repos: Vec<String>,
+    /// The last digests checked and the verification line they gave.
+    checked: Option<(Vec<String>, String)>,
+}
+
+impl Gate {
+    /// The gate of `req`, its inputs checked (no network yet).
+    pub fn from_inputs(inputs: &bitvault_runner::Inputs, req: &Request) -> Result<Gate> {
+        if !inputs.bool("require-signature")? {
+            return Ok(Gate {
+                inputs: None,
+                repos: Vec::new(),
+                checked: None,
+            });
+        }
+        let images = req.images().len();
+        let repos = inputs.items("image-repository")?;
+        if repos.len() != images {
             bail!(
                 "`require-signature: true` needs `image-repository`: the registry repository of each image ({} given for {} images), so the digest can be verified where it is stored",
                 repos.len(),
-                items.len()
+                images
             );
         }
-        if step.inputs.text("certificate-identity")?.is_none()
-            && step.inputs.text("certificate-identity-regexp")?.is_none()
+        if inputs.text("certificate-identity")?.is_none()
+            && inputs.text("certificate-identity-regexp")?.is_none()
         {
             bail!(
                 "`require-signature: true` needs `certificate-identity` or `certificate-identity-regexp`, and `certificate-oidc-issuer`: whose signature to accept"
             );
         }
-        let refs: Vec<String> = repos
+        Ok(Gate {
+            inputs: Some(inputs.clone()),
+            repos,
+            checked: None,
+        })
+    }
+
+    /// Verifies each digest (paired with the images in order) and returns the line for
+    /// the pull request body; the same digests are verified once.
+    pub fn check(&mut self, digests: &[String]) -> Result<String> {
+        let Some(inputs) = &self.inputs else {
+            return Ok("not checked (`require-signature: false`)".to_string());
+        };
+        if let Some((done, line)) = &self.checked
+            && done == digests
+        {
+            return Ok(line.clone());
+        }
+        let refs: Vec<String> = self
+            .repos
             .iter()
-            .zip(items)
-            .map(|(repo, (_, _, digest))| format!("{repo}@{digest}"))
+            .zip(digests)
+            .map(|(repo, digest)| format!("{repo}@{digest}"))
             .collect();
-        verify_signatures(&step.inputs, &refs)?
-    } else {
-        "not checked (`require-signature: false`)".to_string()
-    };
+        let line = verify_signatures(inputs, &refs)?;
+        self.checked = Some((digests.to_vec(), line.clone()));
+        Ok(line)
+    }
+}
+
+/// The action's entry point.
+pub fn run(step: &mut Step) -> Result<()> {
+    let req = Request::from_inputs(&step.inputs)?;
+    let mut gate = Gate::from_inputs(&step.inputs, &req)?;
+    if let Mode::Bump(items) = &req.mode {
+        // The digests are given: refuse a bad one before anything is read or written.
+        let digests: Vec<String> = items.iter().map(|(_, _, d)| d.to_string()).collect();
+        gate.check(&digests)?;
+    }
     for name in [
         "pull-request-number",
         "pull-request-url",
@@ -265,15 +310,20 @@ pub fn run(step: &mut Step) -> Result<()> {
         step.set_output(name, "");
     }
     match req.destination.clone() {
-        Destination::Path(root) => run_path(step, &req, &root),
+        Destination::Path(root) => run_path(step, &req, &root, &mut gate),
         Destination::Repository { owner, name } => {
-            crate::github::run(step, &req, &owner, &name, &verification)
+            crate::github::run(step, &req, &owner, &name, &mut gate)
         }
     }
 }
 
-fn run_path(step: &mut Step, req: &Request, root: &Path) -> Result<()> {
-    let outcome = Checkout::new(root).apply(req)?;
+fn run_path(step: &mut Step, req: &Request, root: &Path, gate: &mut Gate) -> Result<()> {
+    let mut checkout = Checkout::new(root);
+    let outcome = crate::plan::plan(req, &mut checkout)?;
+    if outcome.changed {
+        gate.check(&crate::report::new_digests(req, &outcome))?;
+    }
+    checkout.write(&outcome)?;
     report_notes(&outcome);
     let diff = outcome.diff();
     let op = path_operation(outcome.operation);

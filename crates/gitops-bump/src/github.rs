@@ -14,6 +14,7 @@ use bitvault_http::RetryPolicy;
 use bitvault_runner::Step;
 use bitvault_runner::command::{self, info};
 
+use crate::action::Gate;
 use crate::plan::{FileChange, Source, Version, plan};
 use crate::request::{PullRequest, Request};
 use crate::{pr, report};
@@ -81,15 +82,9 @@ pub struct Landed {
 }
 
 /// Runs the GitHub flow for `owner/name`, authenticating from the step's inputs.
-pub fn run(
-    step: &mut Step,
-    req: &Request,
-    owner: &str,
-    name: &str,
-    verification: &str,
-) -> Result<()> {
+pub fn run(step: &mut Step, req: &Request, owner: &str, name: &str, gate: &mut Gate) -> Result<()> {
     let session = crate::auth::connect(step, owner, name)?;
-    let result = land(&session.repo, step, req, verification);
+    let result = land(&session.repo, step, req, gate);
     session.finish();
     let landed = result?;
     step.set_output("operation", landed.operation);
@@ -105,7 +100,7 @@ pub fn run(
 
 /// Reads, plans, commits and opens or updates the pull request; retries when the
 /// branch moved underneath.
-pub fn land(gh: &Repo, step: &mut Step, req: &Request, verification: &str) -> Result<Landed> {
+pub fn land(gh: &Repo, step: &mut Step, req: &Request, gate: &mut Gate) -> Result<Landed> {
     let base = match &req.pull_request.base_branch {
         Some(b) => b.clone(),
         None => gh.default_branch()?,
@@ -132,7 +127,14 @@ pub fn land(gh: &Repo, step: &mut Step, req: &Request, verification: &str) -> Re
         if attempt == 1 {
             report::report_notes(&outcome);
         }
-        let ctx = report::context(req, &outcome, &step.env, verification);
+        // Before any write: the digests about to be set must pass the gate (a promotion
+        // or rollback learns them here; the same digests are verified once).
+        let verification = if outcome.changed {
+            gate.check(&report::new_digests(req, &outcome))?
+        } else {
+            String::new()
+        };
+        let ctx = report::context(req, &outcome, &step.env, &verification);
         let branch = req
             .pull_request
             .branch

@@ -21,6 +21,14 @@ pub fn image_changes(req: &Request, outcome: &Outcome) -> Vec<ImageChange> {
         .collect()
 }
 
+/// The digest each image of `req` gets from `outcome`, in the request's order.
+pub fn new_digests(req: &Request, outcome: &Outcome) -> Vec<String> {
+    image_changes(req, outcome)
+        .into_iter()
+        .map(|c| c.new.to_string())
+        .collect()
+}
+
 /// The pull request context of a planned change.
 pub fn context(
     req: &Request,

@@ -316,3 +316,128 @@ fn the_gate_enforces_source_repository_and_required_provenance() {
     assert!(err.starts_with("`require` is empty"), "{err}");
     assert_eq!(after, VALUES);
 }
+
+/// A promotion and a rollback are gated too, as soon as their digests are known and
+/// before any write: an unsigned digest in staging is not promoted to prod, and a
+/// rollback to an unsigned digest from the file's history is refused; signed ones
+/// land, in a local checkout and through GitHub.
+#[test]
+fn promotions_and_rollbacks_are_gated_before_any_write() {
+    let f = fixture();
+    let (stack, tmp, trust, repo) = (&f.stack, &f.tmp, &f.trust, &f.repo);
+    let (signed, unsigned) = (&f.signed, &f.unsigned);
+    let identity = GithubClaims::default().identity();
+    let values = |d: &str| VALUES.replace(&format!("sha256:{}", "0".repeat(64)), d);
+    let gated = |extra: &[(&str, &str)], e: Env| {
+        let mut inputs = vec![
+            ("require-signature", "true"),
+            ("image", "app"),
+            ("image-repository", repo.as_str()),
+            ("certificate-identity", identity.as_str()),
+            ("certificate-oidc-issuer", stack.issuer_url()),
+            ("trusted-root", trust.as_str()),
+        ];
+        inputs.extend_from_slice(extra);
+        let mut step = Step::new(&SPEC, &flags(&inputs), e).unwrap();
+        let r = run(&mut step);
+        (r, step)
+    };
+
+    // Local checkout: staging holds an unsigned digest, then a signed one.
+    let dir = tempfile::tempdir().unwrap();
+    for env_name in ["staging", "prod"] {
+        std::fs::create_dir_all(dir.path().join("envs").join(env_name)).unwrap();
+    }
+    let prod = dir.path().join("envs/prod/values.yaml");
+    std::fs::write(&prod, VALUES).unwrap();
+    let path = dir.path().display().to_string();
+    let promote = [
+        ("mode", "promote"),
+        ("from-environment", "staging"),
+        ("environment", "prod"),
+        ("path", path.as_str()),
+    ];
+    std::fs::write(
+        dir.path().join("envs/staging/values.yaml"),
+        values(unsigned),
+    )
+    .unwrap();
+    let (err, _) = gated(&promote, env(stack, tmp.path()));
+    let err = format!("{:#}", err.unwrap_err());
+    assert!(err.contains("the signature gate refused"), "{err}");
+    assert!(err.contains(unsigned.as_str()), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&prod).unwrap(),
+        VALUES,
+        "nothing written"
+    );
+    std::fs::write(dir.path().join("envs/staging/values.yaml"), values(signed)).unwrap();
+    let (ok, _) = gated(&promote, env(stack, tmp.path()));
+    ok.unwrap();
+    assert!(
+        std::fs::read_to_string(&prod)
+            .unwrap()
+            .contains(signed.as_str())
+    );
+
+    // Through GitHub: prod's history is zeros -> unsigned -> signed; rolling back from
+    // signed goes to the unsigned digest, which the gate refuses before any write.
+    let gh = bitvault_github_double::GitHubDouble::start();
+    gh.add_token("ghp_gate");
+    gh.add_repo("acme", "gitops", &[("envs/prod/values.yaml", VALUES)]);
+    let push = |d: &str| {
+        let work = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@bitvault.invalid"])
+                .args(args)
+                .current_dir(work.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let bare = gh.repo_path("acme", "gitops").display().to_string();
+        git(&["clone", "-q", &bare, "."]);
+        std::fs::write(work.path().join("envs/prod/values.yaml"), values(d)).unwrap();
+        git(&["commit", "-qam", "prod"]);
+        git(&["push", "-q", "origin", "HEAD:main"]);
+    };
+    push(unsigned);
+    push(signed);
+    let mut e = env(stack, tmp.path());
+    e.set("GITHUB_API_URL", gh.url());
+    let rollback = [
+        ("mode", "rollback"),
+        ("environment", "prod"),
+        ("repository", "acme/gitops"),
+        ("token", "ghp_gate"),
+    ];
+    let (err, _) = gated(&rollback, e.clone());
+    let err = format!("{:#}", err.unwrap_err());
+    assert!(err.contains("the signature gate refused"), "{err}");
+    assert!(err.contains(unsigned.as_str()), "{err}");
+    assert!(gh.pulls("acme", "gitops").is_empty(), "no pull request");
+    assert_eq!(gh.request_count("git/create-commit"), 0, "no commit");
+
+    // Once prod holds the unsigned digest, rolling back to the signed one lands.
+    push(unsigned);
+    let (ok, step) = gated(&rollback, e);
+    ok.unwrap();
+    let op = step
+        .outputs()
+        .iter()
+        .find(|(k, _)| k == "operation")
+        .unwrap()
+        .1
+        .clone();
+    assert_eq!(op, "created");
+    let pulls = gh.pulls("acme", "gitops");
+    assert_eq!(pulls.len(), 1);
+    let body = pulls[0].body.clone().unwrap_or_default();
+    assert!(body.contains("signature verified"), "{body}");
+    gh.assert_no_violations();
+}
