@@ -158,7 +158,7 @@ fn main() {
         .collect();
     let t = Instant::now();
     let (set, _) = FilterSet::parse(&filters, Mode::Some).unwrap();
-    let matched = set.matches(&files);
+    let matched = set.matches(&files).unwrap();
     let outputs = report::outputs(&set, &files, &matched, ListFormat::None);
     let matching = t.elapsed();
     let ours_changes = outputs

@@ -14,7 +14,7 @@
 //! .unwrap();
 //! assert!(warnings.is_empty());
 //! let files = [ChangedFile::new("api/x.rs", "added"), ChangedFile::new("lib/a.rs", "deleted")];
-//! let hits = set.matches(&files);
+//! let hits = set.matches(&files).unwrap();
 //! assert_eq!(hits[0], vec![1]); // shared: lib/a.rs
 //! assert_eq!(hits[1], vec![0, 1]); // backend
 //! ```
@@ -32,7 +32,7 @@
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_norway::Value;
 
-use crate::glob::{Glob, GlobSet, Matches};
+use crate::glob::{Glob, GlobSet, MatchError, Matches};
 
 /// The change types dorny reports (git's `A C D M R U`) plus `unknown`
 /// (git's `T` type change and `X`), which dorny leaves without a type.
@@ -374,14 +374,18 @@ impl FilterSet {
     }
 
     /// For each filter (in [`FilterSet::names`] order), the indices of the
-    /// files it matches, in the order of `files`.
-    pub fn matches(&self, files: &[ChangedFile]) -> Vec<Vec<usize>> {
+    /// files it matches, in the order of `files`. Fails when a glob cannot
+    /// tell whether it matches a file (see [`crate::glob::MatchError`]): an
+    /// unknown answer is never taken as "no match".
+    pub fn matches(&self, files: &[ChangedFile]) -> Result<Vec<Vec<usize>>> {
         let mut out = vec![Vec::new(); self.filters.len()];
         let mut m = Matches::default();
         let mut stamp = vec![usize::MAX; self.filters.len()];
         let mut touched = Vec::new();
         for (fi, file) in files.iter().enumerate() {
-            self.globs.matches_into(&file.path, &mut m);
+            self.globs
+                .matches_into(&file.path, &mut m)
+                .map_err(|e| self.match_error(e))?;
             // A filter none of whose globs matched cannot match (except an
             // empty `every` filter), so only the touched ones are checked.
             touched.clear();
@@ -405,7 +409,27 @@ impl FilterSet {
                 }
             }
         }
-        out
+        Ok(out)
+    }
+
+    /// `e`, prefixed with the filters using its pattern.
+    fn match_error(&self, e: MatchError) -> anyhow::Error {
+        let names: Vec<String> = self
+            .globs
+            .globs()
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.pattern() == e.pattern)
+            .flat_map(|(i, _)| self.users[i].iter())
+            .map(|&k| format!("`{}`", self.filters[k as usize].name))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if names.is_empty() {
+            anyhow!(e)
+        } else {
+            anyhow!("filter {}: {e}", names.join(", "))
+        }
     }
 
     fn filter_matches(&self, f: &Filter, file: &ChangedFile, hits: &Matches) -> bool {
@@ -439,8 +463,8 @@ impl FilterSet {
 /// use bitvault_path_filter::filter::OrderedGlobs;
 ///
 /// let (globs, _warnings) = OrderedGlobs::new("paths", &["src/**", "!**/*.md", "src/README.md"]).unwrap();
-/// assert!(globs.is_match("src/a.rs"));
-/// assert!(!globs.is_match("src/notes.md"));
+/// assert!(globs.try_is_match("src/a.rs").unwrap());
+/// assert!(!globs.try_is_match("src/notes.md").unwrap());
 /// assert!(globs.is_match("src/README.md"));
 /// assert!(!globs.is_match("docs/a.rs"));
 /// ```
@@ -471,12 +495,24 @@ impl OrderedGlobs {
         Ok((Self { set }, b.warnings))
     }
 
-    /// Whether the path is in.
-    pub fn is_match(&self, path: &str) -> bool {
+    /// Whether the path is in. Fails, naming the pattern and the path, when
+    /// a glob cannot tell (see [`crate::glob::MatchError`]).
+    pub fn try_is_match(&self, path: &str) -> Result<bool> {
         let mut m = Matches::default();
-        self.set.globs.matches_into(path, &mut m);
+        self.set
+            .globs
+            .matches_into(path, &mut m)
+            .map_err(|e| self.set.match_error(e))?;
         let file = ChangedFile::new(path, "modified");
-        self.set.filter_matches(&self.set.filters[0], &file, &m)
+        Ok(self.set.filter_matches(&self.set.filters[0], &file, &m))
+    }
+
+    /// [`OrderedGlobs::try_is_match`] for callers that cannot fail: a glob
+    /// that cannot tell counts as not matching, so the path is out unless
+    /// another pattern decides. Prefer `try_is_match`, which does not fail
+    /// open.
+    pub fn is_match(&self, path: &str) -> bool {
+        self.try_is_match(path).unwrap_or(false)
     }
 }
 
@@ -507,7 +543,7 @@ mod tests {
     use super::*;
 
     fn names(set: &FilterSet, files: &[ChangedFile]) -> Vec<(String, Vec<String>)> {
-        let hits = set.matches(files);
+        let hits = set.matches(files).unwrap();
         set.names()
             .zip(hits)
             .map(|(n, h)| {
@@ -626,9 +662,9 @@ mod tests {
         // An empty list matches nothing under `some`, everything under `every`.
         let f = files(&[("a", "added")]);
         let (s, _) = FilterSet::parse("e: []\n", Mode::Some).unwrap();
-        assert!(s.matches(&f)[0].is_empty());
+        assert!(s.matches(&f).unwrap()[0].is_empty());
         let (s, _) = FilterSet::parse("e: []\n", Mode::Every).unwrap();
-        assert_eq!(s.matches(&f)[0], vec![0]);
+        assert_eq!(s.matches(&f).unwrap()[0], vec![0]);
     }
 
     #[test]
@@ -646,5 +682,51 @@ mod tests {
             let err = format!("{:#}", FilterSet::parse(yaml, Mode::Some).unwrap_err());
             assert!(err.contains(needle), "{yaml:?}: {err}");
         }
+    }
+
+    /// Matches any path of `a`s (its `*` branch), but gives up on a long one.
+    const GIVES_UP: &str = "{*(a|!(b))c,*}";
+
+    #[test]
+    fn a_glob_that_gives_up_fails_the_match_naming_filter_pattern_and_path() {
+        let long = "a".repeat(30);
+        let yaml = format!("docs: 'docs/**'\nletters:\n  - '{GIVES_UP}'\n");
+        for mode in [Mode::Some, Mode::Every, Mode::Ordered] {
+            let (set, _) = FilterSet::parse(&yaml, mode).unwrap();
+            assert_eq!(
+                set.matches(&files(&[("aaa", "added")])).unwrap(),
+                vec![vec![], vec![0]]
+            );
+            let err = set
+                .matches(&files(&[("docs/a.md", "added"), (&long, "added")]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("filter `letters`: "), "{err}");
+            assert!(err.contains(GIVES_UP), "{err}");
+            assert!(err.contains(&format!("{long:?}")), "{err}");
+            assert!(err.contains("simplify the pattern"), "{err}");
+        }
+    }
+
+    #[test]
+    fn ordered_globs_say_when_a_glob_gives_up() {
+        let long = "a".repeat(30);
+        let (globs, _) = OrderedGlobs::new("paths", &["docs/**", GIVES_UP]).unwrap();
+        assert!(globs.try_is_match("aaa").unwrap());
+        assert!(globs.try_is_match("docs/x").unwrap());
+        let err = globs.try_is_match(&long).unwrap_err().to_string();
+        assert!(err.starts_with("filter `paths`: "), "{err}");
+        assert!(err.contains(GIVES_UP) && err.contains(&long), "{err}");
+    }
+
+    #[test]
+    fn a_pattern_over_the_length_cap_is_refused_in_the_filters() {
+        let long = format!("src/{}", "x".repeat(crate::glob::MAX_PATTERN_BYTES));
+        let err = format!(
+            "{:#}",
+            FilterSet::parse(&format!("src: '{long}'\n"), Mode::Some).unwrap_err()
+        );
+        assert!(err.contains("filter `src`"), "{err}");
+        assert!(err.contains("over the limit of 4096 bytes"), "{err}");
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! let (filters, _warnings) = FilterSet::parse("docs: 'docs/**'\nsrc: ['src/**', '*.rs']", Mode::Some).unwrap();
 //! let files = [ChangedFile::new("docs/a b.md", "modified")];
-//! let outputs = report::outputs(&filters, &files, &filters.matches(&files), ListFormat::Shell);
+//! let outputs = report::outputs(&filters, &files, &filters.matches(&files).unwrap(), ListFormat::Shell);
 //! assert_eq!(outputs[0], ("docs".to_string(), "true".to_string()));
 //! assert_eq!(outputs[2], ("docs_files".to_string(), "'docs/a b.md'".to_string()));
 //! assert_eq!(outputs.last().unwrap(), &("changes".to_string(), "[\"docs\"]".to_string()));
@@ -292,7 +292,7 @@ pub fn run(step: &mut Step) -> Result<()> {
         found.compared
     ));
 
-    let matched = filters.matches(&found.files);
+    let matched = filters.matches(&found.files)?;
     report::log_results(&filters, &found.files, &matched);
     let outputs = report::outputs(&filters, &found.files, &matched, format);
     let total: usize = outputs.iter().map(|(k, v)| k.len() + v.len()).sum();

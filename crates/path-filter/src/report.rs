@@ -147,7 +147,7 @@ mod tests {
             ChangedFile::new("src/a.rs", "added"),
             ChangedFile::new("doc/it's.md", "modified"),
         ];
-        let m = f.matches(&files);
+        let m = f.matches(&files).unwrap();
         let out = outputs(&f, &files, &m, ListFormat::Csv);
         let get = |k: &str| out.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("a|b"), Some("true"));

@@ -179,7 +179,7 @@ fn ours(case: &Value) -> Value {
         .iter()
         .map(|f| ChangedFile::new(f[0].as_str().unwrap(), f[1].as_str().unwrap()))
         .collect();
-    let outputs = report::outputs(&filters, &files, &filters.matches(&files), format);
+    let outputs = report::outputs(&filters, &files, &filters.matches(&files).unwrap(), format);
     json!({ "outputs": outputs })
 }
 

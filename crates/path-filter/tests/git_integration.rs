@@ -443,3 +443,24 @@ fn shallow_clone_is_deepened_until_the_merge_base() {
         assert!(!r.summary.contains("force"), "{}", r.summary);
     }
 }
+
+/// A filter whose glob gives up on a changed file (fancy-regex's
+/// backtracking limit) fails the action, naming the filter, the pattern and
+/// the file, instead of reporting the filter as unchanged.
+#[test]
+fn a_glob_that_gives_up_on_a_changed_file_fails_the_action() {
+    let (t, c1) = base_repo();
+    let d = t.path();
+    let long = "a".repeat(30);
+    let c2 = commit(d, &[(long.as_str(), "x")], "c2");
+    let p = json!({"ref": "refs/heads/main", "before": c1, "after": c2, "repository": {"default_branch": "main"}});
+    let filters = "letters: '{*(a|!(b))c,*}'\n";
+    let err = run_action(d, "push", p, &[("filters", filters)], Some(&c2))
+        .err()
+        .expect("the action fails");
+    let msg = format!("{err:#}");
+    assert!(msg.contains("filter `letters`"), "{msg}");
+    assert!(msg.contains("{*(a|!(b))c,*}"), "{msg}");
+    assert!(msg.contains(&long), "{msg}");
+    assert!(msg.contains("simplify the pattern"), "{msg}");
+}

@@ -4,11 +4,15 @@
 //! use bitvault_path_filter::glob::Glob;
 //!
 //! let g = Glob::new("src/**/*.{ts,tsx}").unwrap();
-//! assert!(g.is_match("src/app/main.tsx"));
-//! assert!(g.is_match("src/.hidden/a.ts")); // `dot: true`
-//! assert!(!g.is_match("docs/a.ts"));
-//! assert!(Glob::new("!**/*.md").unwrap().is_match("src/a.rs"));
+//! assert!(g.is_match("src/app/main.tsx").unwrap());
+//! assert!(g.is_match("src/.hidden/a.ts").unwrap()); // `dot: true`
+//! assert!(!g.is_match("docs/a.ts").unwrap());
+//! assert!(Glob::new("!**/*.md").unwrap().is_match("src/a.rs").unwrap());
 //! ```
+//!
+//! Matching can fail: a pattern whose regex needs backtracking (an extglob
+//! `!(…)` inside a repeated one, say) may give up on a long path. That is a
+//! [`MatchError`], never a silent "no match".
 //!
 //! Paths are git's: relative, `/`-separated. One known difference with
 //! picomatch: JavaScript regexes count UTF-16 code units, so there `?`
@@ -37,6 +41,44 @@ impl fmt::Display for GlobError {
 }
 
 impl std::error::Error for GlobError {}
+
+/// The longest glob accepted, in bytes (picomatch's own limit, 65536
+/// UTF-16 units, is far past what a path filter needs and lets one pattern
+/// cost megabytes of regex).
+pub const MAX_PATTERN_BYTES: usize = 4096;
+
+/// A glob that could not tell whether it matches a path: its regex gave up
+/// (fancy-regex's backtracking limit) or could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchError {
+    pub pattern: String,
+    pub path: String,
+    pub reason: String,
+}
+
+impl fmt::Display for MatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "pattern {:?} on path {:?}: {}",
+            self.pattern, self.path, self.reason
+        )
+    }
+}
+
+impl std::error::Error for MatchError {}
+
+impl MatchError {
+    fn gave_up(pattern: &str, path: &str, e: &str) -> MatchError {
+        MatchError {
+            pattern: pattern.to_string(),
+            path: path.to_string(),
+            reason: format!(
+                "the regular expression this glob compiles to gave up ({e}), so whether the path matches is unknown; simplify the pattern: avoid `!(…)` inside a repeated extglob such as `*(…)` or `+(…)`, avoid repeated groups of overlapping alternatives such as `+(a|aa)`, or split it into several simpler patterns"
+            ),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Matcher {
@@ -82,12 +124,14 @@ impl Matcher {
         })
     }
 
-    fn is_match(&self, path: &str) -> bool {
+    /// Fails when the backtracking engine gives up (its backtrack limit or
+    /// stack), which says nothing about whether the path matches; the
+    /// error is fancy-regex's message.
+    fn is_match(&self, path: &str) -> Result<bool, String> {
         match self {
-            Matcher::Regex(r) => r.is_match(path),
-            // A backtracking limit hit counts as no match.
-            Matcher::Fancy(r) => r.is_match(path).unwrap_or(false),
-            Matcher::Never => false,
+            Matcher::Regex(r) => Ok(r.is_match(path)),
+            Matcher::Fancy(r) => r.is_match(path).map_err(|e| e.to_string()),
+            Matcher::Never => Ok(false),
         }
     }
 }
@@ -102,7 +146,7 @@ pub struct Glob {
     /// Right on every path; compiled on first use (paths git reports are
     /// normal, so usually never).
     exact_source: Option<jsregex::Translated>,
-    exact: std::sync::OnceLock<Matcher>,
+    exact: std::sync::OnceLock<Result<Matcher, GlobError>>,
     /// Right on normal paths (see [`is_normal_path`]); often lookaround-free.
     tame: Matcher,
     /// For a [`GlobSet`]: `tame` without lookarounds (a superset on normal
@@ -125,12 +169,22 @@ fn has_line_terminator(path: &str) -> bool {
 }
 
 impl Glob {
-    /// Compiles `pattern`. Fails where picomatch throws (empty, longer than
-    /// 65536) and for the rare regex syntax we do not run (backreferences).
+    /// Compiles `pattern`. Fails where picomatch throws (empty), when longer
+    /// than [`MAX_PATTERN_BYTES`], and for the rare regex syntax we do not
+    /// run (backreferences).
     /// A pattern that picomatch turns into an invalid regex is accepted and,
     /// like picomatch, matches only the path spelled exactly like it; see
     /// [`Glob::is_valid_regex`].
     pub fn new(pattern: &str) -> Result<Glob, GlobError> {
+        if pattern.len() > MAX_PATTERN_BYTES {
+            return Err(GlobError {
+                pattern: truncated(pattern),
+                reason: format!(
+                    "is {} bytes long, over the limit of {MAX_PATTERN_BYTES} bytes for one glob; split it into several shorter patterns",
+                    pattern.len()
+                ),
+            });
+        }
         let compiled = picomatch::compile(pattern).map_err(|r| GlobError {
             pattern: pattern.to_string(),
             reason: match r {
@@ -193,24 +247,42 @@ impl Glob {
         &self.js_source
     }
 
-    pub fn is_match(&self, path: &str) -> bool {
+    /// Whether the glob matches `path`. Fails, naming the pattern and the
+    /// path, when its regex cannot tell (see [`MatchError`]).
+    pub fn is_match(&self, path: &str) -> Result<bool, MatchError> {
         if path.is_empty() {
-            return false;
+            return Ok(false);
         }
         if path == self.pattern {
-            return true;
+            return Ok(true);
         }
         let inner = if is_normal_path(path) {
-            self.tame.is_match(path)
+            self.tame_match(path)?
         } else {
-            self.exact
-                .get_or_init(|| {
-                    Matcher::compile(self.exact_source.as_ref(), &self.pattern)
-                        .unwrap_or(Matcher::Never)
-                })
+            let exact = self
+                .exact
+                .get_or_init(|| Matcher::compile(self.exact_source.as_ref(), &self.pattern))
+                .as_ref()
+                .map_err(|e| MatchError {
+                    pattern: self.pattern.clone(),
+                    path: path.to_string(),
+                    reason: format!(
+                        "{}, which this path (not one git reports: an empty, `.` or `..` segment, or a line break) needs; simplify the pattern",
+                        e.reason
+                    ),
+                })?;
+            exact
                 .is_match(path)
+                .map_err(|e| MatchError::gave_up(&self.pattern, path, &e))?
         };
-        self.finish(inner, path)
+        Ok(self.finish(inner, path))
+    }
+
+    /// The `tame` matcher (right on normal paths), before negation.
+    fn tame_match(&self, path: &str) -> Result<bool, MatchError> {
+        self.tame
+            .is_match(path)
+            .map_err(|e| MatchError::gave_up(&self.pattern, path, &e))
     }
 
     fn finish(&self, inner: bool, path: &str) -> bool {
@@ -223,6 +295,19 @@ impl Glob {
             inner
         }
     }
+}
+
+/// The start of an over-long pattern, for its error message.
+fn truncated(pattern: &str) -> String {
+    const SHOWN: usize = 80;
+    if pattern.len() <= SHOWN {
+        return pattern.to_string();
+    }
+    let mut end = SHOWN;
+    while !pattern.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &pattern[..end])
 }
 
 /// Substrings every (normal) path a glob matches contains, as
@@ -403,8 +488,20 @@ impl GlobSet {
         &self.globs
     }
 
-    /// Matches `path` against every glob, into `m`.
-    pub fn matches_into(&self, path: &str, m: &mut Matches) {
+    /// Matches `path` against every glob, into `m`. Fails when a glob
+    /// cannot tell (see [`MatchError`]); `m` then holds no match.
+    pub fn matches_into(&self, path: &str, m: &mut Matches) -> Result<(), MatchError> {
+        let result = self.fill(path, m);
+        if result.is_err() {
+            for &i in &m.list {
+                m.hits[i as usize] = false;
+            }
+            m.list.clear();
+        }
+        result
+    }
+
+    fn fill(&self, path: &str, m: &mut Matches) -> Result<(), MatchError> {
         let n = self.globs.len();
         if m.hits.len() != n {
             m.hits = vec![false; n];
@@ -416,16 +513,16 @@ impl GlobSet {
         }
         m.list.clear();
         if path.is_empty() {
-            return;
+            return Ok(());
         }
         if !is_normal_path(path) {
             for (i, g) in self.globs.iter().enumerate() {
-                if g.is_match(path) {
+                if g.is_match(path)? {
                     m.hits[i] = true;
                     m.list.push(i as u32);
                 }
             }
-            return;
+            return Ok(());
         }
         m.stamp = m.stamp.wrapping_add(1);
         if m.stamp == 0 {
@@ -435,26 +532,27 @@ impl GlobSet {
         let stamp = m.stamp;
         let bytes = path.as_bytes();
         // `inner` results (before negation) land in `hits` first.
-        let try_glob = |g: u32, m: &mut Matches| {
+        let try_glob = |g: u32, m: &mut Matches| -> Result<(), MatchError> {
             let gi = g as usize;
             if m.seen[gi] == stamp {
-                return;
+                return Ok(());
             }
             m.seen[gi] = stamp;
-            if self.globs[gi].tame.is_match(path) {
+            if self.globs[gi].tame_match(path)? {
                 m.hits[gi] = true;
                 m.list.push(g);
             }
+            Ok(())
         };
         if let Some(ac) = &self.literals {
             for hit in ac.find_overlapping_iter(bytes) {
                 for &g in &self.literal_globs[hit.pattern().as_usize()] {
-                    try_glob(g, m);
+                    try_glob(g, m)?;
                 }
             }
         }
         for &g in &self.always {
-            try_glob(g, m);
+            try_glob(g, m)?;
         }
         // Negated globs match when their body does not.
         for &g in &self.negated {
@@ -478,6 +576,7 @@ impl GlobSet {
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -486,7 +585,7 @@ mod tests {
     use super::*;
 
     fn m(p: &str, path: &str) -> bool {
-        Glob::new(p).unwrap().is_match(path)
+        Glob::new(p).unwrap().is_match(path).unwrap()
     }
 
     #[test]
@@ -535,11 +634,73 @@ mod tests {
         for path in [
             "a", "a.md", "src/x.md", "a/b", "a/x/b", "b/c", "[z-a]", "x\ny", "a/./b", "a.", "src",
         ] {
-            set.matches_into(path, &mut m);
+            set.matches_into(path, &mut m).unwrap();
             for (i, g) in globs.iter().enumerate() {
-                assert_eq!(g.is_match(path), m.get(i), "{} vs {path:?}", g.pattern());
+                assert_eq!(
+                    g.is_match(path).unwrap(),
+                    m.get(i),
+                    "{} vs {path:?}",
+                    g.pattern()
+                );
                 assert_eq!(m.get(i), m.matched().contains(&(i as u32)));
             }
         }
+    }
+
+    /// Matches every path of `a`s through its `*` branch, but on a long one
+    /// the first branch (`!(b)` repeated) backtracks past fancy-regex's
+    /// limit before that branch is tried.
+    const PATHOLOGICAL: &str = "{*(a|!(b))c,*}";
+
+    fn long_a() -> String {
+        "a".repeat(30)
+    }
+
+    #[test]
+    fn a_glob_that_gives_up_is_an_error_not_a_miss() {
+        let g = Glob::new(PATHOLOGICAL).unwrap();
+        assert!(g.is_match("aaa").unwrap(), "it matches a short path");
+        let err = g.is_match(&long_a()).unwrap_err();
+        assert_eq!(err.pattern, PATHOLOGICAL);
+        assert_eq!(err.path, long_a());
+        let msg = err.to_string();
+        assert!(msg.contains(PATHOLOGICAL), "{msg}");
+        assert!(msg.contains(&long_a()), "{msg}");
+        assert!(msg.contains("backtracking"), "{msg}");
+        assert!(msg.contains("simplify the pattern"), "{msg}");
+        // Negated, the answer is just as unknown.
+        let negated = Glob::new(&format!("!{PATHOLOGICAL}")).unwrap();
+        assert!(negated.is_match(&long_a()).is_err());
+    }
+
+    #[test]
+    fn a_set_holding_a_glob_that_gives_up_fails_and_keeps_no_match() {
+        let set = GlobSet::new(vec![
+            Glob::new("**").unwrap(),
+            Glob::new(PATHOLOGICAL).unwrap(),
+        ]);
+        let mut m = Matches::default();
+        let err = set.matches_into(&long_a(), &mut m).unwrap_err();
+        assert_eq!(err.pattern, PATHOLOGICAL);
+        assert!(m.matched().is_empty());
+        // The same set still answers other paths.
+        set.matches_into("aaa", &mut m).unwrap();
+        assert_eq!(m.matched().len(), 2);
+    }
+
+    #[test]
+    fn a_pattern_over_the_length_cap_is_refused_naming_the_limit() {
+        let at_cap = "a".repeat(MAX_PATTERN_BYTES);
+        assert!(Glob::new(&at_cap).unwrap().is_match(&at_cap).unwrap());
+        let over = format!("{at_cap}*");
+        let err = Glob::new(&over).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(&MAX_PATTERN_BYTES.to_string()), "{msg}");
+        assert!(msg.contains(&format!("{} bytes", over.len())), "{msg}");
+        assert!(msg.contains("split it"), "{msg}");
+        assert!(msg.len() < 400, "the message quotes only the start: {msg}");
+        // Bytes, not characters: 2049 two-byte characters are over the cap.
+        assert!(Glob::new(&"é".repeat(MAX_PATTERN_BYTES / 2 + 1)).is_err());
+        assert!(Glob::new(&"é".repeat(MAX_PATTERN_BYTES / 2)).is_ok());
     }
 }
