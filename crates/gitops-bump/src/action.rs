@@ -34,7 +34,7 @@ pub static SPEC: ActionSpec = ActionSpec {
         InputSpec::optional("from-environment", "promote: the environment whose digest is copied."),
         InputSpec::optional(
             "image",
-            "The image name, used in the branch name, title and body. Several images (bump): one per line, paired by position with `digest` and `key-path` or `kustomize-image`. Defaults to `kustomize-image`.",
+            "The image name, used in the branch name, title and body. Several images, one per line, paired by position with `key-path` or `kustomize-image` (and, for a bump, `digest`): they move together in one pull request; a rollback of several takes them all back to the file's previous release. Defaults to `kustomize-image`.",
         )
         .list(),
         InputSpec::optional(

@@ -44,6 +44,14 @@ impl Layout {
         &self.target
     }
 
+    /// The same file template with another target.
+    pub fn with_target(&self, target: Target) -> Layout {
+        Layout {
+            file_template: self.file_template.clone(),
+            target,
+        }
+    }
+
     /// The file template, with `{env}`.
     pub fn file_template(&self) -> &str {
         &self.file_template

@@ -51,6 +51,6 @@ pub use error::{Error, Result};
 pub use layout::Layout;
 pub use plan::{
     FileChange, Operation, Outcome, Source, ValueChange, Version, plan, plan_bump, plan_promote,
-    plan_rollback,
+    plan_promote_all, plan_rollback, plan_rollback_all,
 };
 pub use request::{Destination, Mode, PullRequest, Request};

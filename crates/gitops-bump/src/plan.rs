@@ -128,9 +128,23 @@ fn plan_one(
 }
 
 /// Plans copying the digest of `from_env` (file content `from_text`) to `to_env` (file
-/// content `to_text`).
+/// content `to_text`), at the layout's target.
 pub fn plan_promote(
     layout: &Layout,
+    from_env: &str,
+    from_text: &str,
+    to_env: &str,
+    to_text: &str,
+) -> Result<Outcome> {
+    let targets = [layout.target().clone()];
+    plan_promote_all(layout, &targets, from_env, from_text, to_env, to_text)
+}
+
+/// [`plan_promote`] for several images at once: every target's digest in `from_env`
+/// is copied to the same target in `to_env`, as one change (all or nothing).
+pub fn plan_promote_all(
+    layout: &Layout,
+    targets: &[Target],
     from_env: &str,
     from_text: &str,
     to_env: &str,
@@ -142,29 +156,31 @@ pub fn plan_promote(
             "cannot promote `{from_env}` to itself; pass two different environments"
         )));
     }
-    let found = get_value(from_text, layout.target()).map_err(|e| e.in_file(&from_path))?;
-    let Some(found) = found else {
-        return Err(Error::NotFound(format!(
-            "{}: `{from_env}` has no digest at `{}`, so there is nothing to promote; bump `{from_env}` first",
-            from_path.display(),
-            layout.target()
-        )));
-    };
-    let digest = Digest::parse(&found).map_err(|e| {
-        Error::Invalid(format!(
-            "{}: the digest of `{from_env}` at `{}` is not usable: {}; fix it before promoting",
-            from_path.display(),
-            layout.target(),
-            e.reason()
-        ))
-    })?;
+    let mut sets = Vec::new();
+    for target in targets {
+        let found = get_value(from_text, target).map_err(|e| e.in_file(&from_path))?;
+        let Some(found) = found else {
+            return Err(Error::NotFound(format!(
+                "{}: `{from_env}` has no digest at `{target}`, so there is nothing to promote; bump `{from_env}` first",
+                from_path.display(),
+            )));
+        };
+        let digest = Digest::parse(&found).map_err(|e| {
+            Error::Invalid(format!(
+                "{}: the digest of `{from_env}` at `{target}` is not usable: {}; fix it before promoting",
+                from_path.display(),
+                e.reason()
+            ))
+        })?;
+        sets.push((target.clone(), digest));
+    }
     let source = format!("{from_env} ({})", from_path.display());
-    plan_one(
+    set_all(
         Operation::Promote,
         layout,
         to_env,
         to_text,
-        &digest,
+        &sets,
         Some(source),
     )
 }
@@ -252,6 +268,98 @@ pub fn plan_rollback(
     )
 }
 
+/// [`plan_rollback`] for several images at once, as a release: every target goes back
+/// to its value in the newest earlier version of the file in which any of them differs
+/// from now (the previous release). A target that version does not hold (an image
+/// added since) keeps its digest. One image: exactly [`plan_rollback`] with no `to`.
+pub fn plan_rollback_all(
+    layout: &Layout,
+    targets: &[Target],
+    env: &str,
+    current: &str,
+    history: &[Version],
+) -> Result<Outcome> {
+    let path = layout.file_for(env)?;
+    let mut now = Vec::new();
+    for target in targets {
+        now.push(get_value(current, target).map_err(|e| e.in_file(&path))?);
+    }
+    // Each version's digests, one per target (None: not there, or not a digest).
+    let values: Vec<(Vec<Option<Digest>>, &str)> = history
+        .iter()
+        .map(|v| {
+            let ds = targets
+                .iter()
+                .map(|t| {
+                    get_value(&v.text, t)
+                        .ok()
+                        .flatten()
+                        .and_then(|s| Digest::parse(&s).ok())
+                })
+                .collect();
+            (ds, v.commit.as_str())
+        })
+        .collect();
+    let differs = |ds: &[Option<Digest>]| {
+        ds.iter()
+            .zip(&now)
+            .any(|(d, n)| d.as_ref().is_some_and(|d| n.as_deref() != Some(d.as_str())))
+    };
+    let pick = values
+        .iter()
+        .position(|(ds, _)| differs(ds))
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "{}: no earlier digests at {} in the history of this file ({} commits looked at); \
+             there is nothing to roll back to",
+                path.display(),
+                targets
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                history.len()
+            ))
+        })?;
+    let picked = &values[pick].0;
+    // Name the commit that introduced these digests, not the newest that still had them.
+    let mut commit = values[pick].1;
+    for (ds, c) in &values[pick + 1..] {
+        if ds != picked {
+            break;
+        }
+        commit = c;
+    }
+    let mut sets = Vec::new();
+    for ((target, old), now) in targets.iter().zip(picked).zip(&now) {
+        let digest = match (old, now) {
+            (Some(d), _) => d.clone(),
+            (None, Some(n)) => Digest::parse(n).map_err(|e| {
+                Error::Invalid(format!(
+                    "{}: the digest at `{target}` is not usable: {}",
+                    path.display(),
+                    e.reason()
+                ))
+            })?,
+            (None, None) => {
+                return Err(Error::NotFound(format!(
+                    "{}: `{target}` has no digest now nor in commit {commit}; there is nothing to roll it back to",
+                    path.display()
+                )));
+            }
+        };
+        sets.push((target.clone(), digest));
+    }
+    set_all(
+        Operation::Rollback,
+        layout,
+        env,
+        current,
+        &sets,
+        Some(format!("commit {commit}")),
+    )
+}
+
 /// Reads files and history: a checkout ([`crate::checkout::Checkout`]) or a commit on
 /// GitHub ([`crate::github`]). Its error type takes this crate's [`Error`], so the plan's
 /// own refusals come through either way.
@@ -277,21 +385,41 @@ pub fn plan<S: Source + ?Sized>(req: &Request, source: &mut S) -> Result<Outcome
                 .collect();
             Ok(plan_bump(&req.layout, &req.env, &current, &sets)?)
         }
-        Mode::Promote { from_env, .. } => {
+        Mode::Promote { images, from_env } => {
             let from = source.read(&req.layout.file_for(from_env)?)?;
             let to = source.read(&file)?;
-            Ok(plan_promote(&req.layout, from_env, &from, &req.env, &to)?)
+            let targets: Vec<Target> = images.iter().map(|(_, t)| t.clone()).collect();
+            Ok(plan_promote_all(
+                &req.layout,
+                &targets,
+                from_env,
+                &from,
+                &req.env,
+                &to,
+            )?)
         }
-        Mode::Rollback { to, .. } => {
+        Mode::Rollback { images, to } => {
             let current = source.read(&file)?;
             let history = source.history(&file)?;
-            Ok(plan_rollback(
-                &req.layout,
-                &req.env,
-                &current,
-                &history,
-                to.as_ref(),
-            )?)
+            if let [(_, target)] = images.as_slice() {
+                let layout = req.layout.with_target(target.clone());
+                Ok(plan_rollback(
+                    &layout,
+                    &req.env,
+                    &current,
+                    &history,
+                    to.as_ref(),
+                )?)
+            } else {
+                let targets: Vec<Target> = images.iter().map(|(_, t)| t.clone()).collect();
+                Ok(plan_rollback_all(
+                    &req.layout,
+                    &targets,
+                    &req.env,
+                    &current,
+                    &history,
+                )?)
+            }
         }
     }
 }

@@ -15,10 +15,17 @@ use crate::layout::Layout;
 pub enum Mode {
     /// Set each digest at its target: `(image, target, digest)` in input order.
     Bump(Vec<(String, Target, Digest)>),
-    /// Copy the digest of `from_env`.
-    Promote { image: String, from_env: String },
-    /// Set a digest from the file's history.
-    Rollback { image: String, to: Option<Digest> },
+    /// Copy the digest of `from_env` at each target: `(image, target)` in input order.
+    Promote {
+        images: Vec<(String, Target)>,
+        from_env: String,
+    },
+    /// Set digests from the file's history: one image to `to` (or its previous digest),
+    /// several together to the file's previous release.
+    Rollback {
+        images: Vec<(String, Target)>,
+        to: Option<Digest>,
+    },
 }
 
 impl Mode {
@@ -85,7 +92,9 @@ impl Request {
     pub fn images(&self) -> Vec<String> {
         match &self.mode {
             Mode::Bump(items) => items.iter().map(|(i, _, _)| i.clone()).collect(),
-            Mode::Promote { image, .. } | Mode::Rollback { image, .. } => vec![image.clone()],
+            Mode::Promote { images, .. } | Mode::Rollback { images, .. } => {
+                images.iter().map(|(i, _)| i.clone()).collect()
+            }
         }
     }
 
@@ -130,14 +139,27 @@ impl Request {
             "input `key-path` is empty; give the dotted path of the digest, like `image.digest`",
         )?;
         let layout = Layout::new(file, first_target).context("input `file`")?;
-        let one_image = |what: &str| -> Result<String> {
-            if images.len() > 1 || targets.len() > 1 {
-                bail!("{what} takes one image; run the action once per image");
+        // promote and rollback: the images with their targets, paired by position.
+        let paired = |what: &str| -> Result<Vec<(String, Target)>> {
+            if images.len() <= 1 && targets.len() == 1 {
+                let image = images
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| default_image_name(&targets[0]));
+                return Ok(vec![(image, targets[0].clone())]);
+            }
+            if images.len() != targets.len() {
+                bail!(
+                    "{what}: {} images but {} targets: give one `key-path` (or `kustomize-image`) line per image, in the same order",
+                    images.len(),
+                    targets.len()
+                );
             }
             Ok(images
-                .first()
+                .iter()
                 .cloned()
-                .unwrap_or_else(|| default_image_name(&targets[0])))
+                .zip(targets.iter().cloned())
+                .collect())
         };
         let mode = match mode {
             "bump" => {
@@ -185,14 +207,23 @@ impl Request {
                     .context("input `from-environment` is required with `mode: promote`: name the environment whose digest to copy")?
                     .to_string();
                 Mode::Promote {
-                    image: one_image("promote")?,
+                    images: paired("promote")?,
                     from_env,
                 }
             }
-            _ => Mode::Rollback {
-                image: one_image("rollback")?,
-                to: to_digest,
-            },
+            _ => {
+                let images = paired("rollback")?;
+                if images.len() > 1 && to_digest.is_some() {
+                    bail!(
+                        "`to-digest` rolls back one image; for {} images leave it empty to go back to the file's previous release, or run once per image",
+                        images.len()
+                    );
+                }
+                Mode::Rollback {
+                    images,
+                    to: to_digest,
+                }
+            }
         };
         let destination = match (inputs.text("path")?, inputs.text("repository")?) {
             (Some(_), Some(_)) => bail!(

@@ -7,7 +7,7 @@ mod common;
 
 use bitvault_gitops_bump::{
     Checkout, Destination, Digest, Error, Layout, Mode, Operation, Outcome, PullRequest, Request,
-    Target, Version, plan_rollback,
+    Target, Version, plan_promote_all, plan_rollback, plan_rollback_all,
 };
 
 /// The modes as the action runs them on a `path` checkout.
@@ -42,7 +42,7 @@ mod local {
         to_env: &str,
     ) -> Result<Outcome, Error> {
         let mode = Mode::Promote {
-            image: "app".into(),
+            images: vec![("app".into(), layout.target().clone())],
             from_env: from_env.into(),
         };
         apply(root, layout, to_env, mode)
@@ -55,7 +55,7 @@ mod local {
         to: Option<&Digest>,
     ) -> Result<Outcome, Error> {
         let mode = Mode::Rollback {
-            image: "app".into(),
+            images: vec![("app".into(), layout.target().clone())],
             to: to.cloned(),
         };
         apply(root, layout, env, mode)
@@ -386,4 +386,82 @@ fn path_refuses_a_target_whose_directory_escapes_the_checkout() {
         )
     );
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), values(&d(1)));
+}
+
+/// A release of two images moves together: promote copies both digests, rollback takes
+/// both back to the file's previous release (the newest earlier version in which either
+/// differs), naming the commit that introduced it; an image that version lacks keeps
+/// its digest.
+#[test]
+fn several_images_promote_and_roll_back_together() {
+    let layout = layout();
+    let targets = [
+        Target::helm("api.image.digest").unwrap(),
+        Target::helm("web.image.digest").unwrap(),
+    ];
+    let two = |a: &Digest, w: &Digest| {
+        format!(
+            "api:\n  image:\n    digest: \"{a}\"\nweb:\n  image:\n    digest: \"{w}\" # web\n  replicas: 2\n"
+        )
+    };
+    let out = plan_promote_all(
+        &layout,
+        &targets,
+        "dev",
+        &two(&d(1), &d(2)),
+        "staging",
+        &two(&d(5), &d(6)),
+    )
+    .unwrap();
+    assert_eq!(out.files[0].after, two(&d(1), &d(2)));
+    assert_eq!(out.operation, Operation::Promote);
+    assert_eq!(out.source.as_deref(), Some("dev (envs/dev/values.yaml)"));
+    // A missing digest in the source refuses the whole promotion.
+    let e = plan_promote_all(
+        &layout,
+        &targets,
+        "dev",
+        "api:\n  image:\n    digest: \"x\"\n",
+        "staging",
+        &two(&d(5), &d(6)),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("is not usable"), "{e}");
+
+    // History, newest first: (3,4) now; (3,2) and (1,2) before: the previous release
+    // is (3,2), introduced by c2.
+    let history = vec![
+        Version {
+            commit: "c3".into(),
+            text: two(&d(3), &d(4)),
+        },
+        Version {
+            commit: "c2".into(),
+            text: two(&d(3), &d(2)),
+        },
+        Version {
+            commit: "c1".into(),
+            text: two(&d(1), &d(2)),
+        },
+    ];
+    let out = plan_rollback_all(&layout, &targets, "dev", &two(&d(3), &d(4)), &history).unwrap();
+    assert_eq!(out.files[0].after, two(&d(3), &d(2)));
+    assert_eq!(out.source.as_deref(), Some("commit c2"));
+    // An image added since (web absent before) keeps its digest.
+    let history = vec![
+        Version {
+            commit: "c2".into(),
+            text: two(&d(3), &d(4)),
+        },
+        Version {
+            commit: "c1".into(),
+            text: "api:\n  image:\n    digest: \"".to_string() + d(1).as_str() + "\"\n",
+        },
+    ];
+    let out = plan_rollback_all(&layout, &targets, "dev", &two(&d(3), &d(4)), &history).unwrap();
+    assert_eq!(out.files[0].after, two(&d(1), &d(4)));
+    // Nothing earlier: a clear refusal.
+    let e =
+        plan_rollback_all(&layout, &targets, "dev", &two(&d(3), &d(4)), &history[..1]).unwrap_err();
+    assert!(e.to_string().contains("nothing to roll back to"), "{e}");
 }
