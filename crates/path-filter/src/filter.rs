@@ -729,4 +729,23 @@ mod tests {
         assert!(err.contains("filter `src`"), "{err}");
         assert!(err.contains("over the limit of 4096 bytes"), "{err}");
     }
+
+    /// A "billion laughs" filters YAML (each alias list holding ten of the
+    /// one before) is refused by the YAML parser's alias cap, quickly,
+    /// instead of expanding to 10^9 patterns.
+    #[test]
+    fn a_billion_laughs_filters_yaml_is_refused() {
+        let mut yaml = String::from("a0: &a0 ['x/**']\n");
+        for i in 1..=9 {
+            let prev = format!("*a{}", i - 1);
+            let items = vec![prev.as_str(); 10].join(", ");
+            yaml.push_str(&format!("a{i}: &a{i} [{items}]\n"));
+        }
+        let err = format!("{:#}", FilterSet::parse(&yaml, Mode::Some).unwrap_err());
+        assert!(err.contains("repetition limit"), "{err}");
+        // Nesting deeper than the parser's limit (128) is refused too.
+        let deep = format!("a: {}'x'{}\n", "[".repeat(200), "]".repeat(200));
+        let err = format!("{:#}", FilterSet::parse(&deep, Mode::Some).unwrap_err());
+        assert!(err.contains("recursion limit"), "{err}");
+    }
 }
