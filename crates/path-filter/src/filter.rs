@@ -738,7 +738,7 @@ mod tests {
         let mut yaml = String::from("a0: &a0 ['x/**']\n");
         for i in 1..=9 {
             let prev = format!("*a{}", i - 1);
-            let items = vec![prev.as_str(); 10].join(", ");
+            let items = [prev.as_str(); 10].join(", ");
             yaml.push_str(&format!("a{i}: &a{i} [{items}]\n"));
         }
         let err = format!("{:#}", FilterSet::parse(&yaml, Mode::Some).unwrap_err());
