@@ -11,9 +11,10 @@
 #    digest with skopeo) into one multi-arch index; run twice, same digest
 # 4. sign-keyless: the index and each platform manifest signed keylessly
 #    (signature + SLSA provenance) against a local Sigstore stack (OIDC
-#    issuer, Fulcio, Rekor), then verify
+#    issuer, Fulcio, Rekor); sbom-attach: CycloneDX and SPDX of each platform
+#    attached as referrers and signed; then verify all three
 # 5. gitops-bump: a PR that pins that digest in the GitOps repository, gated
-#    on its signature, on a local GitHub API double backed by a real bare git
+#    on its signature, provenance and SBOM, on a local GitHub API double backed by a real bare git
 #    repository
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -136,8 +137,13 @@ skopeo list-tags --tls-verify=false "docker://$image" | jq -r '.Tags[]' | grep -
 skopeo inspect --raw --tls-verify=false "docker://$image:sha256-${digest#sha256:}" |
   jq '[.manifests[] | {artifactType, predicate: .annotations["dev.sigstore.bundle.predicateType"]}]'
 
-say "verify: signature and provenance, by identity and issuer"
-"$bv" verify --image "$image@$digest" --require signature,provenance \
+say "sbom-attach $image@$digest: CycloneDX and SPDX of each platform, attached as referrers and signed"
+env "${runner_env[@]}" "$bv" sbom-attach --images "$image@$digest" --trust-config "$work/trust.json" \
+  --output-dir "$work/sboms" | jq '{sboms: (.sboms | fromjson | map({platform, digest, packages}))}'
+ls "$work/sboms" >&2
+
+say "verify: signature, provenance and SBOM, by identity and issuer"
+"$bv" verify --image "$image@$digest" --require signature,provenance,sbom \
   --certificate-identity "$identity" --certificate-oidc-issuer "$issuer" \
   --trusted-root "$work/trust.json" | jq '{identity, verified: (.verified | fromjson)}'
 
@@ -172,10 +178,10 @@ git -C "$gitops" -c user.name=demo -c user.email=demo@bitvault.invalid add -A
 git -C "$gitops" -c user.name=demo -c user.email=demo@bitvault.invalid commit -qm "dev values"
 git -C "$gitops" push -q origin HEAD:main
 
-say "gitops-bump: pin $digest in dev, gated on its signature"
+say "gitops-bump: pin $digest in dev, gated on its signature, provenance and SBOM"
 env "${runner_env[@]}" "$bv" gitops-bump --repository bitvault/gitops --environment dev --image bitvault-api \
   --digest "$digest" --token demo-token --github-api-url "$api" \
-  --require-signature true --image-repository "$image" --certificate-identity "$identity" \
+  --require-signature true --require signature,provenance,sbom --image-repository "$image" --certificate-identity "$identity" \
   --certificate-oidc-issuer "$issuer" --trusted-root "$work/trust.json" | tee "$work/bump.json" | jq .
 branch="$(jq -r .branch "$work/bump.json")"
 number="$(jq -r '."pull-request-number"' "$work/bump.json")"
