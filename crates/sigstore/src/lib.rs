@@ -135,11 +135,20 @@ impl RegistryAccess {
     pub fn client(&self, subjects: &[Subject]) -> Result<Client> {
         let mut credentials = CredentialStore::new();
         if let (Some(user), Some(pass)) = (&self.username, &self.password) {
-            let mut seen = std::collections::BTreeSet::new();
-            for s in subjects {
-                if seen.insert(s.repo.registry().to_string()) {
-                    credentials = credentials.with_basic(s.repo.registry(), user, pass);
-                }
+            // One username and password belong to one registry: never hand them to
+            // another one the images happen to name (M5).
+            let registries: std::collections::BTreeSet<&str> =
+                subjects.iter().map(|s| s.repo.registry()).collect();
+            if registries.len() > 1 {
+                anyhow::bail!(
+                    "`username` and `password` are for one registry, but the images are in {}: \
+                     log in to each with docker/login-action (its config.json entry is used per \
+                     registry) instead of passing credentials, or run once per registry",
+                    registries.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
+            if let Some(registry) = registries.into_iter().next() {
+                credentials = credentials.with_basic(registry, user, pass);
             }
         }
         Ok(Client::new(ClientOptions {
@@ -153,6 +162,34 @@ impl RegistryAccess {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn explicit_credentials_go_to_one_registry_only() {
+        let access = RegistryAccess {
+            username: Some("ghcr-user".into()),
+            password: Some("ghp_secret".into()),
+            ..RegistryAccess::default()
+        };
+        let d = format!("sha256:{}", "a".repeat(64));
+        let one = [
+            Subject::parse(&format!("ghcr.io/acme/a@{d}"), "images").unwrap(),
+            Subject::parse(&format!("ghcr.io/acme/b@{d}"), "images").unwrap(),
+        ];
+        access.client(&one).unwrap();
+        let two = [
+            Subject::parse(&format!("ghcr.io/acme/a@{d}"), "images").unwrap(),
+            Subject::parse(&format!("registry.example/acme/b@{d}"), "images").unwrap(),
+        ];
+        let Err(e) = access.client(&two) else {
+            panic!("credentials for two registries were accepted");
+        };
+        let e = e.to_string();
+        assert!(
+            e.contains("are for one registry, but the images are in ghcr.io, registry.example"),
+            "{e}"
+        );
+        assert!(!e.contains("ghp_secret"), "{e}");
+    }
 
     #[test]
     fn tags_are_refused() {
