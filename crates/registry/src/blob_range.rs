@@ -11,12 +11,14 @@ use crate::client::Client;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::http::Request;
+use crate::limits::BodyLimit;
 use crate::reference::Repository;
 
 impl Client {
     /// Reads up to `len` bytes of blob `digest` from `offset`. An empty answer means the
-    /// end of the blob. Registries that ignore `Range` answer with the whole blob; the
-    /// piece is then cut out of it (correct, but no longer bounded).
+    /// end of the blob. Bytes a registry sends past the piece are not read: of a partial
+    /// answer only the first `len`, and from registries that ignore `Range` and answer
+    /// with the whole blob only its first `offset + len`, out of which the piece is cut.
     ///
     /// The bytes are not digest-checked: hash every piece and compare at the end.
     pub async fn get_blob_range(
@@ -37,7 +39,9 @@ impl Client {
                     repo.name(),
                     Pull,
                 )
-                .header(RANGE, &format!("bytes={offset}-{end}")),
+                .header(RANGE, &format!("bytes={offset}-{end}"))
+                .limit(BodyLimit::truncate(offset.saturating_add(len)))
+                .partial(BodyLimit::truncate(len)),
             )
             .await?;
         match resp.status {

@@ -17,6 +17,7 @@ use crate::credentials::CredentialStore;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::http::{Endpoint, Request, RetryPolicy, Target};
+use crate::limits::{BodyLimit, MAX_UNSIZED_BLOB_BYTES};
 use crate::protocol::scheme_for;
 use crate::reference::{Reference, Repository};
 
@@ -167,7 +168,9 @@ impl Client {
         // No usable digest header (or HEAD unsupported): hash what GET returns.
         let get = ep
             .send(
-                Request::new(Method::GET, path, repo.name(), Pull).header(ACCEPT, MANIFEST_ACCEPT),
+                Request::new(Method::GET, path, repo.name(), Pull)
+                    .header(ACCEPT, MANIFEST_ACCEPT)
+                    .limit(BodyLimit::manifest(reference.to_string())),
             )
             .await?;
         match get.status {
@@ -180,7 +183,7 @@ impl Client {
     /// Reads a manifest or index by digest, refusing bytes that do not hash to `digest`.
     pub async fn get_manifest(&self, repo: &Repository, digest: &Digest) -> Result<Manifest> {
         let what = repo.at_digest(digest.clone()).to_string();
-        let Some(resp) = self.fetch_manifest(repo, digest.as_str()).await? else {
+        let Some(resp) = self.fetch_manifest(repo, digest.as_str(), &what).await? else {
             return Err(Error::NotFound(what));
         };
         digest
@@ -197,17 +200,59 @@ impl Client {
         )
     }
 
-    /// Reads a blob, refusing bytes that do not hash to `digest`.
+    /// Reads a blob whose size is not known, refusing more than
+    /// [`MAX_UNSIZED_BLOB_BYTES`] and bytes that do not hash to `digest`. Where a
+    /// descriptor gives the size, use [`Client::get_blob_sized`].
     pub async fn get_blob(&self, repo: &Repository, digest: &Digest) -> Result<Vec<u8>> {
+        let why = "the limit for a blob read without its descriptor's size";
+        self.read_blob(repo, digest, MAX_UNSIZED_BLOB_BYTES, why)
+            .await
+    }
+
+    /// Reads a blob of `size` bytes, the size its descriptor gives: a larger answer is
+    /// refused without reading it whole (at once when `Content-Length` says so, else once
+    /// the bytes streamed in pass `size`); a shorter one, or bytes that do not hash to
+    /// `digest`, are refused too.
+    pub async fn get_blob_sized(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<Vec<u8>> {
+        let bytes = self
+            .read_blob(repo, digest, size, "the size its descriptor gives")
+            .await?;
+        if bytes.len() as u64 != size {
+            return Err(Error::Invalid {
+                what: format!("blob {digest} in {repo}"),
+                message: format!(
+                    "it is {} bytes, but its descriptor gives {size}; fix the manifest that names it",
+                    bytes.len()
+                ),
+            });
+        }
+        Ok(bytes)
+    }
+
+    async fn read_blob(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        max: u64,
+        why: &str,
+    ) -> Result<Vec<u8>> {
         let ep = self.endpoint(repo).await?;
         let what = format!("blob {digest} in {repo}");
         let resp = ep
-            .send(Request::new(
-                Method::GET,
-                format!("/v2/{}/blobs/{}", repo.name(), digest),
-                repo.name(),
-                Pull,
-            ))
+            .send(
+                Request::new(
+                    Method::GET,
+                    format!("/v2/{}/blobs/{}", repo.name(), digest),
+                    repo.name(),
+                    Pull,
+                )
+                .limit(BodyLimit::blob(what.clone(), max, why.to_owned())),
+            )
             .await?;
         match resp.status {
             StatusCode::OK => {}
@@ -297,6 +342,8 @@ impl Client {
                 body: Some(data),
                 repo: repo.name(),
                 op: Push,
+                limit: BodyLimit::answer(repo.name()),
+                partial: None,
             })
             .await?;
         if put.status == StatusCode::CREATED {
@@ -451,11 +498,13 @@ impl Client {
         Ok(())
     }
 
-    /// `GET /v2/<name>/manifests/<reference>`: the response, or `None` on 404.
+    /// `GET /v2/<name>/manifests/<reference>`: the response, or `None` on 404. `what` names
+    /// the manifest in a refusal.
     async fn fetch_manifest(
         &self,
         repo: &Repository,
         reference: &str,
+        what: &str,
     ) -> Result<Option<crate::http::Response>> {
         let ep = self.endpoint(repo).await?;
         let resp = ep
@@ -466,7 +515,8 @@ impl Client {
                     repo.name(),
                     Pull,
                 )
-                .header(ACCEPT, MANIFEST_ACCEPT),
+                .header(ACCEPT, MANIFEST_ACCEPT)
+                .limit(BodyLimit::manifest(what.to_owned())),
             )
             .await?;
         match resp.status {
@@ -484,7 +534,7 @@ impl Client {
         tag: &str,
     ) -> Result<Option<Manifest>> {
         let what = format!("{repo}:{tag}");
-        let Some(resp) = self.fetch_manifest(repo, tag).await? else {
+        let Some(resp) = self.fetch_manifest(repo, tag, &what).await? else {
             return Ok(None);
         };
         let digest = Digest::of(&resp.body);

@@ -57,6 +57,22 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// The registry answered more than a read accepts (see [`crate::limits`]).
+    #[error(
+        "registry {registry} answered {what} of more than {max} bytes ({why}) for {subject}; refusing to read it: the registry is broken or serves something other than was asked for"
+    )]
+    TooLarge {
+        /// The registry, as written in references.
+        registry: String,
+        /// What the answer is: "a manifest", "a blob", "a referrers page".
+        what: String,
+        /// The cap, in bytes.
+        max: u64,
+        /// Why this cap: "the OCI limit", "the size its descriptor gives".
+        why: String,
+        /// What was asked for.
+        subject: String,
+    },
     /// The registry sent something that does not follow the OCI specifications.
     #[error("{what}: {message}")]
     Invalid {

@@ -5,7 +5,9 @@
 //! reads with headers) and retries them under the workspace's one [`RetryPolicy`]
 //! (`bitvault-http`: 429, 5xx and dropped connections, backoff with jitter, `Retry-After`
 //! in seconds or as a date, a deadline), re-authenticating once on a 401; 401/403 become
-//! [`Error::Unauthorized`] naming the registry and the credential source.
+//! [`Error::Unauthorized`] naming the registry and the credential source. Every answer's
+//! body is read under the request's cap ([`crate::limits`]): a 2xx body over it is
+//! [`Error::TooLarge`] and not retried, an error body is cut short.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -20,10 +22,15 @@ use tokio::sync::Mutex;
 
 use crate::credentials::{Credential, Credentials};
 use crate::error::{Error, Result};
+use crate::limits::{BodyLimit, MAX_ERROR_BODY_BYTES, ReadError, read_body};
 use crate::protocol::Scheme;
 
 pub use bitvault_http::RetryPolicy;
 pub(crate) use bitvault_http::{ensure_crypto_provider, error_chain};
+
+/// The most of a token service's answer read; a token is a few KiB, and a longer
+/// answer cut here fails to parse as JSON.
+const MAX_TOKEN_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone)]
 enum Authz {
@@ -47,6 +54,10 @@ pub(crate) struct Request<'a> {
     /// Repository the request acts on, for the token scope.
     pub repo: &'a str,
     pub op: RegistryOperation,
+    /// The cap on a 2xx answer's body; error answers are cut at [`MAX_ERROR_BODY_BYTES`].
+    pub limit: BodyLimit,
+    /// The cap on a 206 (partial content) answer's body, where it differs from `limit`.
+    pub partial: Option<BodyLimit>,
 }
 
 impl<'a> Request<'a> {
@@ -56,15 +67,29 @@ impl<'a> Request<'a> {
             target: Target::Path(path),
             headers: Vec::new(),
             body: None,
+            limit: BodyLimit::answer(repo),
+            partial: None,
             repo,
             op,
         }
+    }
+
+    /// Reads a 2xx answer's body under `limit` instead of the default (the OCI limit).
+    pub fn limit(mut self, limit: BodyLimit) -> Self {
+        self.limit = limit;
+        self
     }
 
     pub fn header(mut self, name: HeaderName, value: &str) -> Self {
         if let Ok(v) = HeaderValue::from_str(value) {
             self.headers.push((name, v));
         }
+        self
+    }
+
+    /// Reads a 206 (partial content) answer's body under `limit`.
+    pub fn partial(mut self, limit: BodyLimit) -> Self {
+        self.partial = Some(limit);
         self
     }
 
@@ -163,6 +188,16 @@ impl Endpoint {
             registry: self.registry.clone(),
             status,
             credentials: self.credentials.source.clone(),
+        }
+    }
+
+    fn too_large(&self, limit: &BodyLimit) -> Error {
+        Error::TooLarge {
+            registry: self.registry.clone(),
+            what: limit.what.to_owned(),
+            max: limit.max,
+            why: limit.why.clone(),
+            subject: limit.subject.clone(),
         }
     }
 
@@ -273,11 +308,16 @@ impl Endpoint {
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(self.unauthorized(status.as_u16()));
         }
-        let body = resp.bytes().await.map_err(|e| Error::Transport {
-            method: "POST".into(),
-            url: realm.clone(),
-            message: error_chain(&e),
-        })?;
+        let body = read_body(resp, &BodyLimit::truncate(MAX_TOKEN_BYTES))
+            .await
+            .map_err(|e| Error::Transport {
+                method: "POST".into(),
+                url: realm.clone(),
+                message: match e {
+                    ReadError::Transport(e) => error_chain(&e),
+                    ReadError::TooLarge => "the answer is too large".into(),
+                },
+            })?;
         #[derive(serde::Deserialize)]
         struct TokenResponse {
             access_token: Option<String>,
@@ -308,6 +348,8 @@ impl Endpoint {
             };
             host_port.eq_ignore_ascii_case(&self.endpoint) && u.scheme() == self.scheme.as_str()
         });
+        let error_limit = BodyLimit::truncate(MAX_ERROR_BODY_BYTES);
+        let head_limit = BodyLimit::truncate(0);
         let mut reauthed = false;
         let mut attempts = self.retry.attempts();
         loop {
@@ -348,7 +390,23 @@ impl Endpoint {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    resp.bytes().await.map(|body| (status, headers, body))
+                    let limit = if req.method == Method::HEAD {
+                        // No body, whatever Content-Length says.
+                        &head_limit
+                    } else if !status.is_success() {
+                        &error_limit
+                    } else {
+                        match &req.partial {
+                            Some(p) if status == StatusCode::PARTIAL_CONTENT => p,
+                            _ => &req.limit,
+                        }
+                    };
+                    match read_body(resp, limit).await {
+                        Ok(body) => Ok((status, headers, body)),
+                        // Refused, not retried: the registry would send the same again.
+                        Err(ReadError::TooLarge) => return Err(self.too_large(limit)),
+                        Err(ReadError::Transport(e)) => Err(e),
+                    }
                 }
                 Err(e) => Err(e),
             };

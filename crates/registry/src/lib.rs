@@ -9,6 +9,8 @@
 //!   as docker/login-action writes it. Errors name the source that was tried.
 //! - Everything read by digest is checked against it, byte for byte.
 //! - Plain HTTP only for loopback and listed insecure registries ([`protocol`]).
+//! - Every answer is read under a size cap, and referrers pages are followed a bounded
+//!   number of times, never in a loop ([`limits`]).
 //! - 429, 5xx and dropped connections are retried with backoff, honouring `Retry-After`.
 //! - Artifacts are attached with OCI 1.1 `subject`; referrers are listed from the
 //!   referrers API or, where the registry has none, the `sha256-<hex>` tag schema, which
@@ -53,6 +55,8 @@ pub mod credentials;
 mod digest;
 mod error;
 mod http;
+pub mod limits;
+mod link;
 pub mod protocol;
 pub mod reference;
 pub mod referrers;

@@ -26,6 +26,8 @@ use crate::client::{Client, Manifest};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::http::Request;
+use crate::limits::BodyLimit;
+use crate::link::Pages;
 use crate::reference::Repository;
 
 /// Media type of the OCI empty descriptor (`{}`), the config of artifact manifests.
@@ -172,6 +174,8 @@ impl Client {
             path.push_str("?artifactType=");
             path.push_str(&bitvault_http::percent_encode(t));
         }
+        let what = format!("referrers of {subject} in {repo}");
+        let mut pages = Pages::new(&ep.base_url(), &path, what.clone())?;
         let mut manifests = Vec::new();
         let mut next = Some(path);
         let mut mechanism = ReferrersMechanism::Api;
@@ -179,7 +183,11 @@ impl Client {
             let resp = ep
                 .send(
                     Request::new(Method::GET, path, repo.name(), Pull)
-                        .header(ACCEPT, OCI_IMAGE_INDEX_MEDIA_TYPE),
+                        .header(ACCEPT, OCI_IMAGE_INDEX_MEDIA_TYPE)
+                        .limit(BodyLimit {
+                            what: "a referrers page",
+                            ..BodyLimit::manifest(what.clone())
+                        }),
                 )
                 .await?;
             if resp.status == StatusCode::NOT_FOUND && manifests.is_empty() {
@@ -194,11 +202,11 @@ impl Client {
             }
             let index: OciImageIndex =
                 serde_json::from_slice(&resp.body).map_err(|e| Error::Invalid {
-                    what: format!("referrers of {subject} in {repo}"),
+                    what: what.clone(),
                     message: e.to_string(),
                 })?;
             manifests.extend(index.manifests);
-            next = resp.header("link").and_then(next_link);
+            next = pages.next(&resp.url, resp.header("link"))?;
         }
         // Filter here too: the tag schema cannot filter, and the API may not have.
         if let Some(t) = artifact_type {
@@ -321,25 +329,6 @@ fn descriptor_of(m: &Manifest) -> OciDescriptor {
     }
 }
 
-/// The target of a `Link: <url>; rel="next"` header, as a path on the same registry.
-fn next_link(link: &str) -> Option<String> {
-    link.split(',').find_map(|part| {
-        let (url, params) = part.split_once(';')?;
-        if !params.contains("rel=\"next\"") && !params.contains("rel=next") {
-            return None;
-        }
-        let url = url.trim().trim_start_matches('<').trim_end_matches('>');
-        if url.starts_with('/') {
-            Some(url.to_owned())
-        } else {
-            reqwest::Url::parse(url).ok().map(|u| match u.query() {
-                Some(q) => format!("{}?{}", u.path(), q),
-                None => u.path().to_owned(),
-            })
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,19 +344,5 @@ mod tests {
             bitvault_http::percent_encode("application/spdx+json"),
             "application%2Fspdx%2Bjson"
         );
-    }
-
-    #[test]
-    fn link_header() {
-        assert_eq!(
-            next_link(r#"</v2/a/referrers/sha256:x?n=1&last=y>; rel="next""#).as_deref(),
-            Some("/v2/a/referrers/sha256:x?n=1&last=y")
-        );
-        assert_eq!(
-            next_link(r#"<https://r.example/v2/a/referrers/sha256:x?last=y>; rel="next""#)
-                .as_deref(),
-            Some("/v2/a/referrers/sha256:x?last=y")
-        );
-        assert_eq!(next_link(r#"</v2/a>; rel="prev""#), None);
     }
 }
