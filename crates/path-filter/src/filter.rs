@@ -508,11 +508,22 @@ impl OrderedGlobs {
     }
 
     /// [`OrderedGlobs::try_is_match`] for callers that cannot fail: a glob
-    /// that cannot tell counts as not matching, so the path is out unless
-    /// another pattern decides. Prefer `try_is_match`, which does not fail
-    /// open.
+    /// that cannot tell counts as not matching, and the other patterns still
+    /// decide. Prefer `try_is_match`, which does not guess.
     pub fn is_match(&self, path: &str) -> bool {
-        self.try_is_match(path).unwrap_or(false)
+        self.try_is_match(path).unwrap_or_else(|_| {
+            let globs = self.set.globs.globs();
+            let mut inside = false;
+            for r in &self.set.filters[0].rules {
+                if r.globs
+                    .iter()
+                    .any(|&g| globs[g].is_match(path).unwrap_or(false))
+                {
+                    inside = !r.exclude;
+                }
+            }
+            inside
+        })
     }
 }
 
@@ -717,6 +728,15 @@ mod tests {
         let err = globs.try_is_match(&long).unwrap_err().to_string();
         assert!(err.starts_with("filter `paths`: "), "{err}");
         assert!(err.contains(GIVES_UP) && err.contains(&long), "{err}");
+        // `is_match` cannot fail: the glob that gave up counts as no match,
+        // and the other patterns still decide.
+        assert!(!globs.is_match(&long));
+        let (globs, _) = OrderedGlobs::new("paths", &["**", GIVES_UP]).unwrap();
+        assert!(globs.try_is_match(&long).is_err());
+        assert!(globs.is_match(&long));
+        let (globs, _) = OrderedGlobs::new("paths", &["**", GIVES_UP, "!a*"]).unwrap();
+        assert!(!globs.is_match(&long));
+        assert!(globs.is_match("docs/x"));
     }
 
     #[test]
