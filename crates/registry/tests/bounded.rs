@@ -550,3 +550,28 @@ async fn referrers_pages_are_followed_to_the_last() {
     assert_eq!(sizes, vec![0, 1, 2, 3, 4]);
     assert_eq!(server.requests().len(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_read_takes_only_the_piece_asked_for() {
+    let digest = Digest::of(b"a layer");
+    // 206 with more than asked, and 200 (Range ignored) with a blob without end.
+    for status in [206, 200] {
+        let server = Hostile::start(move |_| Answer {
+            status,
+            headers: Vec::new(),
+            body: filler(ENDLESS, Framing::Chunked),
+        });
+        let (_dir, client) = client();
+        let r = server.reference(&digest);
+        let piece = client
+            .get_blob_range(r.repository(), &digest, 0, MIB)
+            .await
+            .unwrap();
+        let sent = server.sent_for("/v2/hostile/app/blobs/");
+        assert_eq!(piece.len() as u64, MIB, "http {status}");
+        assert!(
+            sent < MIB + IN_FLIGHT,
+            "http {status}: the server sent {sent}"
+        );
+    }
+}
