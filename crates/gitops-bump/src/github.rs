@@ -14,7 +14,7 @@ use bitvault_http::RetryPolicy;
 use bitvault_runner::Step;
 use bitvault_runner::command::{self, info};
 
-use crate::action::Gate;
+use crate::gate::Gate;
 use crate::plan::{FileChange, Source, Version, plan};
 use crate::request::{PullRequest, Request};
 use crate::{pr, report};

@@ -36,6 +36,7 @@ pub mod action;
 pub mod auth;
 mod checkout;
 mod error;
+pub mod gate;
 pub mod github;
 mod layout;
 mod plan;
