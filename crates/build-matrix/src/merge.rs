@@ -186,9 +186,10 @@ pub async fn merge(
             ),
         };
         let config = client
-            .get_blob(
+            .get_blob_sized(
                 repo,
                 &Digest::parse(&image.config.digest).map_err(|e| anyhow::anyhow!("{e}"))?,
+                u64::try_from(image.config.size).unwrap_or(0),
             )
             .await
             .with_context(|| format!("cannot read the config of {digest} in {repo}"))?;

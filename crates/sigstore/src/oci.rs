@@ -113,7 +113,10 @@ pub async fn read_bundles(
         let Some(blob) = layer["digest"].as_str().and_then(|d| Digest::parse(d).ok()) else {
             continue;
         };
-        let json = client.get_blob(repo, &blob).await?;
+        let json = match layer["size"].as_u64() {
+            Some(size) => client.get_blob_sized(repo, &blob, size).await?,
+            None => client.get_blob(repo, &blob).await?,
+        };
         let predicate_type = annotated.or_else(|| {
             doc["annotations"][ANNOTATION_PREDICATE_TYPE]
                 .as_str()
@@ -291,8 +294,12 @@ pub async fn read_legacy(
         };
         let a = &layer["annotations"];
         let text = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+        let payload = match layer["size"].as_u64() {
+            Some(size) => client.get_blob_sized(repo, &blob, size).await?,
+            None => client.get_blob(repo, &blob).await?,
+        };
         layers.push(LegacyLayer {
-            payload: client.get_blob(repo, &blob).await?,
+            payload,
             signature_b64: text(ANNOTATION_SIGNATURE),
             certificate_pem: text(ANNOTATION_CERTIFICATE),
             chain_pem: text(ANNOTATION_CHAIN),
