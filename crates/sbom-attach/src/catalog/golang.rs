@@ -52,14 +52,16 @@ pub fn build_info(data: &[u8]) -> Option<BuildInfo> {
         Some(s) => s.file_range()?.0 as usize,
         None => find_magic(data)?,
     };
-    let header = data.get(header_off..header_off + 32)?;
+    // The offset comes from the file: a hostile section header can put it anywhere.
+    let header_end = header_off.checked_add(32)?;
+    let header = data.get(header_off..header_end)?;
     if !header.starts_with(MAGIC) {
         return None;
     }
     let ptr_size = header[14] as usize;
     let flags = header[15];
     let (version, modinfo) = if flags & 2 != 0 {
-        let mut rest = data.get(header_off + 32..)?;
+        let mut rest = data.get(header_end..)?;
         let v = read_varint_string(&mut rest)?;
         let m = read_varint_string(&mut rest)?;
         (v.to_vec(), m.to_vec())
