@@ -52,6 +52,7 @@ fn main() {
     for n in [1usize, 10, 50] {
         let stack = LocalSigstore::start_with(Options {
             latency: Duration::from_millis(50),
+            ..Options::default()
         })
         .unwrap();
         let trust = dir.path().join(format!("trust-{n}.json"));
