@@ -234,3 +234,45 @@ async fn we_verify_what_sigstore_python_signs() {
     assert_eq!(verified.log_index, Some(0));
     assert_eq!(s.stack.request_count("fulcio.signingCert"), 1);
 }
+
+/// The identity token never goes to Fulcio over plain http on another host, and
+/// nothing is sent to Rekor over it either (L7): refused before any request.
+#[tokio::test(flavor = "multi_thread")]
+async fn fulcio_and_rekor_over_plain_http_are_refused_off_loopback() {
+    let s = setup();
+    let token = s
+        .stack
+        .mint_token(&GithubClaims::default(), SIGSTORE_AUDIENCE);
+    let local = Services::from_client_trust_config(&s.trust).unwrap();
+    let before = s.stack.request_count("fulcio.signingCert");
+    for (services, input) in [
+        (
+            Services {
+                fulcio_url: "http://fulcio.example".into(),
+                rekor_url: local.rekor_url.clone(),
+            },
+            "fulcio-url",
+        ),
+        (
+            Services {
+                fulcio_url: local.fulcio_url.clone(),
+                rekor_url: "http://rekor.example".into(),
+            },
+            "rekor-url",
+        ),
+    ] {
+        let Err(e) = KeylessSigner::new(&services, &token).await else {
+            panic!("{input} over plain http was accepted");
+        };
+        let e = e.to_string();
+        assert!(
+            e.contains(&format!("input `{input}`")) && e.contains("use an https:// URL"),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        s.stack.request_count("fulcio.signingCert"),
+        before,
+        "no certificate asked for"
+    );
+}

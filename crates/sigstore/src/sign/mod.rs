@@ -155,6 +155,12 @@ impl KeylessSigner {
                 "it has expired: request a fresh one (tokens last minutes)".into(),
             ));
         }
+        // The identity token goes to Fulcio, and what Rekor logs is public: never over
+        // plain http to another host (L7).
+        bitvault_http::require_https("fulcio-url", &services.fulcio_url)
+            .map_err(SignError::Config)?;
+        bitvault_http::require_https("rekor-url", &services.rekor_url)
+            .map_err(SignError::Config)?;
         let http = http_client()?;
         let key = KeyPair::generate_ecdsa_p256().map_err(|e| SignError::Internal(e.to_string()))?;
         let fulcio = FulcioClient::builder(&services.fulcio_url)
