@@ -14,8 +14,8 @@ for f in crates/*/tests/props.rs; do
   out="$(cargo test -q -p "$pkg" --test props -- --nocapture 2>&1)" || { echo "$out" >&2; echo "props of $pkg failed" >&2; exit 1; }
   while read -r line; do
     echo "$pkg: ${line#props: }"
-    n="$(sed -n 's/.*inputs=\([0-9]*\).*/\1/p' <<<"$line")"
-    total=$((total + n))
-  done < <(grep '^props: ' <<<"$out")
+    n="$(sed -n 's/.* inputs=\([0-9]*\) .*/\1/p' <<<"$line")"
+    total=$((total + ${n:-0}))
+  done < <(grep -o 'props: .*' <<<"$out")
 done
 echo "total inputs: $total, panics: 0"

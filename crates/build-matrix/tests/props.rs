@@ -3,40 +3,9 @@
 //! platform an image is built for, and selects each image by `paths` or `filters`.
 //! Each test prints how many inputs it ran (`scripts/props-counts.sh` collects the lines).
 
-use std::cell::Cell;
-
 use bitvault_build_matrix::catalog::Catalog;
+use bitvault_testkit::props::run;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-
-/// Runs `check` on `cases` inputs from `strategy` (a fixed seed, so a failure
-/// reproduces) and prints `props: <name> inputs=<n> panics=0 accepted=<k>` when all
-/// pass (`check` says whether the parser accepted the input).
-fn run<S: Strategy>(name: &str, cases: u32, strategy: S, check: impl Fn(S::Value) -> bool) {
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
-    let mut runner = TestRunner::new_with_rng(config, rng);
-    let (ran, accepted) = (Cell::new(0u64), Cell::new(0u64));
-    let result = runner.run(&strategy, |v| {
-        ran.set(ran.get() + 1);
-        if check(v) {
-            accepted.set(accepted.get() + 1);
-        }
-        Ok(())
-    });
-    if let Err(e) = result {
-        panic!("props: {name}: {e}");
-    }
-    eprintln!(
-        "props: {name} inputs={} panics=0 accepted={}",
-        ran.get(),
-        accepted.get()
-    );
-}
 
 fn platform() -> impl Strategy<Value = String> {
     prop_oneof![

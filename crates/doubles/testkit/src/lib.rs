@@ -20,6 +20,8 @@
 //! assert_eq!(bitvault_testkit::sha256_digest(&raw), digest);
 //! ```
 
+pub mod props;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
